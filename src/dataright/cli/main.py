@@ -1,0 +1,17 @@
+"""The ``dataright`` command. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import typer
+
+from dataright.cli import declarations
+
+app = typer.Typer(
+    name="dataright",
+    help="Privacy operations as code: declarations, notices, consent, rights requests and retention.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+declarations.register(app)

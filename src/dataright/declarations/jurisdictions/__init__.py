@@ -1,0 +1,107 @@
+"""Jurisdiction rule packs: the law as data files, one YAML file per jurisdiction.
+
+A pack may ``extend`` another (``gdpr-no`` extends ``gdpr``); mappings merge key by key and the
+child's values win. Adding a jurisdiction is adding a file under ``packs/``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from dataright.declarations.periods import Period
+from dataright.declarations.schema import Authority, Country, LegalBasis, LocalizedText, Model, Right
+from dataright.errors import JurisdictionError
+
+
+class ResponseRule(Model):
+    deadline: Period
+    extension: Period | None = None
+    extension_notice_within: Period | None = None
+    reference: str
+
+
+class BreachRule(Model):
+    authority_within: Period
+    authority_from: Literal["awareness", "assessment"]
+    authority_reference: str
+    individuals: Literal["without_undue_delay", "on_or_after_authority"]
+    individuals_reference: str
+
+
+class Jurisdiction(Model):
+    id: str
+    extends: str | None = None
+    name: LocalizedText
+    law_short: LocalizedText
+    legal_bases: dict[LegalBasis, str]
+    rights: tuple[Right, ...]
+    response: ResponseRule
+    child_consent_age: int
+    child_consent_reference: str
+    breach: BreachRule
+    home_region: tuple[Country, ...]
+    adequate_countries: tuple[Country, ...]
+    transfer_reference: str
+    authority: Authority
+
+    def citation(self, basis: LegalBasis) -> str:
+        return self.legal_bases.get(basis, "")
+
+    def needs_transfer_mechanism(self, country: str) -> bool:
+        """True when data going to ``country`` leaves the home region for a place without adequacy."""
+        return country not in self.home_region and country not in self.adequate_countries
+
+    def consent_age(self, own_age: int | None) -> int:
+        """The stricter of the statutory age and the controller's own rule."""
+        return max(self.child_consent_age, own_age or 0)
+
+
+def _packs() -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for entry in resources.files(__package__).joinpath("packs").iterdir():
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            out[data["id"]] = data
+    return out
+
+
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in child.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@cache
+def all_jurisdictions() -> dict[str, Jurisdiction]:
+    raw = _packs()
+
+    def resolve(pack_id: str, chain: tuple[str, ...] = ()) -> dict[str, Any]:
+        if pack_id in chain:
+            raise JurisdictionError(f"jurisdiction packs extend each other in a loop: {' -> '.join(chain)}")
+        data = raw[pack_id]
+        parent = data.get("extends")
+        return _merge(resolve(parent, (*chain, pack_id)), data) if parent else data
+
+    packs: dict[str, Jurisdiction] = {}
+    for pack_id in raw:
+        try:
+            packs[pack_id] = Jurisdiction.model_validate(resolve(pack_id))
+        except ValidationError as exc:
+            raise JurisdictionError(f"jurisdiction pack {pack_id!r} is broken: {exc}") from None
+    return packs
+
+
+def get_jurisdiction(pack_id: str) -> Jurisdiction:
+    packs = all_jurisdictions()
+    if pack_id not in packs:
+        raise JurisdictionError(f"unknown jurisdiction {pack_id!r}; known: {', '.join(sorted(packs))}")
+    return packs[pack_id]

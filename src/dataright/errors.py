@@ -1,0 +1,88 @@
+"""The error tree of dataright.
+
+Every error a user can cause is a ``DataRightError``; the web layer maps each class once to an
+RFC 9457 problem+json response and the CLI to a non-zero exit.
+
+    DataRightError
+    ├── DeclarationError            a declaration could not be loaded
+    │   ├── DeclarationSyntaxError  YAML that does not parse
+    │   └── DeclarationInvalid      YAML that parses but breaks the schema (carries every issue)
+    ├── JurisdictionError           an unknown or broken jurisdiction pack
+    ├── NotFound                    a referenced object does not exist
+    ├── PermissionDenied            authenticated, but not allowed
+    ├── Unauthenticated             no or a bad credential
+    ├── Conflict                    the request contradicts the stored state
+    └── ValidationFailed            a request body or CSV row breaks a rule
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DataRightError(Exception):
+    """Base of every error dataright raises on purpose."""
+
+    status: int = 400
+    title: str = "Bad request"
+
+
+@dataclass(frozen=True)
+class Located:
+    """One problem at a place: ``file:line path: message``."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class DeclarationError(DataRightError):
+    title = "Invalid declaration"
+    status = 422
+
+    def __init__(self, problems: list[Located]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class DeclarationSyntaxError(DeclarationError):
+    title = "Declaration is not valid YAML"
+
+
+class DeclarationInvalid(DeclarationError):
+    title = "Declaration breaks the schema"
+
+
+class JurisdictionError(DataRightError):
+    title = "Unknown or broken jurisdiction pack"
+    status = 422
+
+
+class NotFound(DataRightError):
+    title = "Not found"
+    status = 404
+
+
+class Unauthenticated(DataRightError):
+    title = "Authentication required"
+    status = 401
+
+
+class PermissionDenied(DataRightError):
+    title = "Forbidden"
+    status = 403
+
+
+class Conflict(DataRightError):
+    title = "Conflict"
+    status = 409
+
+
+class ValidationFailed(DataRightError):
+    title = "Validation failed"
+    status = 422

@@ -1,0 +1,48 @@
+"""Shared fixtures: the three reference organisations, loaded once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dataright.declarations.loader import LoadedDeclaration, load
+from dataright.declarations.schema import Declaration
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+EXAMPLE_NAMES = ("nestit-group", "nexalearn", "nestpros")
+
+
+def example_path(name: str) -> Path:
+    return EXAMPLES / name
+
+
+def available_examples() -> list[str]:
+    return [n for n in EXAMPLE_NAMES if (EXAMPLES / n).is_dir()]
+
+
+@pytest.fixture(scope="session")
+def examples_dir() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture(scope="session", params=available_examples())
+def example(request: pytest.FixtureRequest) -> LoadedDeclaration:
+    """Each reference organisation in turn."""
+    return load(EXAMPLES / request.param)
+
+
+@pytest.fixture(scope="session")
+def nexalearn() -> Declaration:
+    return load(EXAMPLES / "nexalearn").declaration
+
+
+@pytest.fixture(scope="session")
+def nestit() -> Declaration:
+    return load(EXAMPLES / "nestit-group").declaration
+
+
+@pytest.fixture(scope="session")
+def nestpros() -> Declaration:
+    return load(EXAMPLES / "nestpros").declaration
