@@ -222,6 +222,8 @@ class Controller(Model):
     languages: tuple[Language, ...] = Field(min_length=1)
     website: str | None = None
     rights: RightsHandling | None = None
+    # GDPR Art. 30(1)(g): a general description of the technical and organisational security measures.
+    security_measures: LocalizedText | None = None
 
     @property
     def name(self) -> str:
