@@ -12,7 +12,8 @@ RFC 9457 problem+json response and the CLI to a non-zero exit.
     ├── PermissionDenied            authenticated, but not allowed
     ├── Unauthenticated             no or a bad credential
     ├── Conflict                    the request contradicts the stored state
-    └── ValidationFailed            a request body or CSV row breaks a rule
+    ├── ValidationFailed            a request body or CSV row breaks a rule
+    └── ConfigurationError          settings that cannot work (no secret key, a missing config file)
 """
 
 from __future__ import annotations
@@ -86,3 +87,8 @@ class Conflict(DataRightError):
 class ValidationFailed(DataRightError):
     title = "Validation failed"
     status = 422
+
+
+class ConfigurationError(DataRightError):
+    title = "Server misconfigured"
+    status = 500
