@@ -1,0 +1,162 @@
+"""Settings: the only place dataright reads the environment.
+
+Values come, strongest first, from keyword arguments, ``DATARIGHT_*`` environment variables, and a TOML
+file (``DATARIGHT_CONFIG``, else ``./dataright.toml`` when present; top-level keys named like the fields
+below). The secret key never appears in the database: separate keys for hashing identities, encrypting
+them and signing links are derived from it with HKDF, so one leaked derived key does not expose the others.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from dataright.errors import ConfigurationError
+
+CONFIG_ENV = "DATARIGHT_CONFIG"
+DEFAULT_CONFIG_FILE = Path("dataright.toml")
+MIN_SECRET_LENGTH = 32
+SECRET_HINT = (
+    "set DATARIGHT_SECRET_KEY to a random value of at least 32 characters, e.g. the output of "
+    '`python -c "import secrets; print(secrets.token_urlsafe(32))"`; keep it: identities stored with one key '
+    "cannot be found or decrypted with another"
+)
+
+
+def _config_file() -> Path | None:
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigurationError(f"{CONFIG_ENV}={named}: no such file")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Everything dataright can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="DATARIGHT_", extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    database_url: str = "sqlite:///./dataright.sqlite3"
+    secret_key: SecretStr | None = None
+    demo: bool = False
+    declarations: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    record_ip: bool = False
+    record_user_agent: bool = False
+    base_url: str = "http://127.0.0.1:8000"
+    require_services: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file()
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("declarations", mode="before")
+    @classmethod
+    def _split_paths(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"secret_key is too short ({len(value.get_secret_value())} characters); {SECRET_HINT}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def require_secret(self) -> None:
+        """Raise a clear error when the secret key is missing (outside demo mode the server needs one)."""
+        if self.secret_key is None:
+            raise ConfigurationError(f"no secret key: {SECRET_HINT}")
+
+    def keys(self) -> Keys:
+        """The keys derived from the secret key; a ``ConfigurationError`` when there is none."""
+        self.require_secret()
+        assert self.secret_key is not None
+        return derive_keys(self.secret_key.get_secret_value())
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Purpose-bound keys, each 32 bytes, derived from the secret key."""
+
+    identity_hash: bytes  # HMAC-SHA256 over normalised identifiers, for lookup
+    identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
+    link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
+
+    def __repr__(self) -> str:
+        return "Keys(<hidden>)"
+
+
+def _hkdf(secret: bytes, info: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode()).derive(secret)
+
+
+@cache
+def derive_keys(secret: str) -> Keys:
+    raw = secret.encode()
+    return Keys(
+        identity_hash=_hkdf(raw, "dataright/identity-hash/v1"),
+        identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
+        link_signing=_hkdf(raw, "dataright/link-signing/v1"),
+    )
+
+
+_active: Settings | None = None
+
+
+@lru_cache(maxsize=1)
+def _from_environment() -> Settings:
+    return Settings()
+
+
+def get_settings() -> Settings:
+    """The settings in force: those installed with ``use_settings``, else read from the environment once."""
+    return _active if _active is not None else _from_environment()
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Install settings for this process (the server, a CLI command, a test); ``None`` goes back to the env."""
+    global _active
+    _active = settings
+    _from_environment.cache_clear()
