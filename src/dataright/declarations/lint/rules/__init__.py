@@ -1,0 +1,1 @@
+"""One module per lint rule; ``dataright.declarations.lint.registry`` lists them."""
