@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import declarations
+from dataright.cli import declarations, lint
 
 app = typer.Typer(
     name="dataright",
@@ -15,3 +15,4 @@ app = typer.Typer(
 )
 
 declarations.register(app)
+lint.register(app)
