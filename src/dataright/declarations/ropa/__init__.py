@@ -1,0 +1,1 @@
+"""The GDPR Art. 30(1) record of processing activities, built from the declaration."""
