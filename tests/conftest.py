@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE_NAMES = ("nestit-group", "nexalearn", "nestpros")
 
+pytest_plugins = ["fixtures.db"]
+
 
 def example_path(name: str) -> Path:
     return EXAMPLES / name
