@@ -393,6 +393,9 @@ class Purpose(Model):
     data_use: str | None = None
     guardian_consent: bool = False
     joint_arrangement: Key | None = None
+    # Several controllers each deciding this processing for themselves (a group notice describing the
+    # same processing for each company), not jointly: no Art. 26 arrangement is needed.
+    separate_controllers: bool = False
 
 
 # --------------------------------------------------------------------------------------------
