@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import declarations, lint
+from dataright.cli import audit, database, declarations, lint
 
 app = typer.Typer(
     name="dataright",
@@ -16,3 +16,5 @@ app = typer.Typer(
 
 declarations.register(app)
 lint.register(app)
+database.register(app)
+audit.register(app)
