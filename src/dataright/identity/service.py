@@ -1,0 +1,390 @@
+"""Subjects, identifiers, guardians and devices: the operations the other domains call.
+
+Every operation works in the caller's transaction and records each change in the audit log by id only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dataright.audit.service import append as audit
+from dataright.errors import Conflict, NotFound, ValidationFailed
+from dataright.identity.crypto import decrypt, encrypt, keyed_hash
+from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier
+from dataright.identity.normalise import IdentifierKind, normalise, normalise_device_id, parse_kind
+from dataright.storage.types import utcnow
+
+__all__ = [
+    "IdentifierKind",
+    "age_on",
+    "devices_of",
+    "find_device",
+    "find_subject",
+    "get_or_create_device",
+    "get_or_create_subject",
+    "get_subject",
+    "guardians_of",
+    "hash_identifier",
+    "is_guardian_of",
+    "link_device",
+    "link_guardian",
+    "normalise",
+    "reveal",
+    "reveal_all",
+    "reveal_many",
+    "unlink_guardian",
+]
+
+DEVICE_KIND = "device"
+REVEAL_CHUNK = 500
+
+
+def hash_identifier(kind: str, value: str, *, region: str | None = None) -> str:
+    """The keyed hash (HMAC-SHA256, hex) under which an identifier is stored and found."""
+    return keyed_hash(parse_kind(kind).value, normalise(kind, value, region=region))
+
+
+def get_subject(session: Session, subject_id: uuid.UUID) -> Subject:
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound(f"subject {subject_id} does not exist")
+    return subject
+
+
+def find_subject(
+    session: Session, *, controller_id: str, kind: str, value: str, region: str | None = None
+) -> Subject | None:
+    """The controller's subject with this identifier, or None."""
+    digest = hash_identifier(kind, value, region=region)
+    return session.execute(
+        select(Subject)
+        .join(SubjectIdentifier)
+        .where(
+            SubjectIdentifier.controller_id == controller_id,
+            SubjectIdentifier.kind == parse_kind(kind).value,
+            SubjectIdentifier.hash == digest,
+        )
+    ).scalar_one_or_none()
+
+
+def _normalised(identifiers: Mapping[str, str], region: str | None) -> dict[str, str]:
+    if not identifiers:
+        raise ValidationFailed("identifiers: at least one of email, phone, customer_id is needed")
+    return {parse_kind(kind).value: normalise(kind, value, region=region) for kind, value in identifiers.items()}
+
+
+def _owners(session: Session, controller_id: str, hashes: dict[str, str]) -> set[uuid.UUID]:
+    pairs = [(kind, digest) for kind, digest in hashes.items()]
+    rows = session.execute(
+        select(SubjectIdentifier.subject_id).where(
+            SubjectIdentifier.controller_id == controller_id,
+            tuple_(SubjectIdentifier.kind, SubjectIdentifier.hash).in_(pairs),
+        )
+    )
+    return set(rows.scalars())
+
+
+def _add_identifier(session: Session, subject: Subject, kind: str, value: str, digest: str) -> None:
+    subject.identifiers.append(
+        SubjectIdentifier(
+            controller_id=subject.controller_id,
+            kind=kind,
+            hash=digest,
+            ciphertext=encrypt(subject.controller_id, kind, value),
+        )
+    )
+
+
+def get_or_create_subject(
+    session: Session,
+    *,
+    controller_id: str,
+    identifiers: Mapping[str, str],
+    birth_date: date | None = None,
+    region: str | None = None,
+    actor: str = "system",
+) -> Subject:
+    """The controller's subject known by any of ``identifiers`` (kind -> value), created when none is.
+
+    Identifiers the subject does not have yet are added to it. Identifiers that belong to two different
+    subjects are a ``Conflict`` (merging people is a decision for staff, not a side effect); so is a
+    birth date that contradicts the stored one.
+    """
+    values = _normalised(identifiers, region)
+    hashes = {kind: keyed_hash(kind, value) for kind, value in values.items()}
+    for attempt in range(2):
+        owners = _owners(session, controller_id, hashes)
+        if len(owners) > 1:
+            raise Conflict(f"the identifiers given ({', '.join(sorted(values))}) belong to {len(owners)} subjects")
+        if owners:
+            subject = get_subject(session, owners.pop())
+            _complete(session, subject, values, hashes, birth_date, actor)
+            return subject
+        try:
+            with session.begin_nested():
+                subject = Subject(controller_id=controller_id, birth_date=birth_date)
+                session.add(subject)
+                for kind, value in values.items():
+                    _add_identifier(session, subject, kind, value, hashes[kind])
+                session.flush()
+        except IntegrityError:
+            if attempt:  # pragma: no cover - a second race in a row
+                raise
+            continue  # someone created the subject meanwhile: find it
+        audit(
+            session,
+            actor=actor,
+            action="subject.created",
+            entity_type="subject",
+            entity_id=subject.id,
+            controller_id=controller_id,
+            details={"identifier_kinds": sorted(values), "birth_date_set": birth_date is not None},
+        )
+        return subject
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _complete(
+    session: Session,
+    subject: Subject,
+    values: dict[str, str],
+    hashes: dict[str, str],
+    birth_date: date | None,
+    actor: str,
+) -> None:
+    known = {(i.kind, i.hash) for i in subject.identifiers}
+    added = sorted(kind for kind in values if (kind, hashes[kind]) not in known)
+    for kind in added:
+        _add_identifier(session, subject, kind, values[kind], hashes[kind])
+    birth_date_set = False
+    if birth_date is not None and subject.birth_date != birth_date:
+        if subject.birth_date is not None:
+            raise Conflict(f"subject {subject.id} has another birth date on record")
+        subject.birth_date = birth_date
+        birth_date_set = True
+    if added or birth_date_set:
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            action="subject.updated",
+            entity_type="subject",
+            entity_id=subject.id,
+            controller_id=subject.controller_id,
+            details={"identifier_kinds_added": added, "birth_date_set": birth_date_set},
+        )
+
+
+def reveal_all(session: Session, subject_id: uuid.UUID) -> dict[str, list[str]]:
+    """Every identifier of a subject in clear, oldest first per kind (for staff who must contact the person)."""
+    subject = get_subject(session, subject_id)
+    revealed: dict[str, list[str]] = {}
+    for identifier in sorted(subject.identifiers, key=lambda i: (i.created_at, i.id)):
+        value = decrypt(subject.controller_id, identifier.kind, identifier.ciphertext)
+        revealed.setdefault(identifier.kind, []).append(value)
+    return revealed
+
+
+def reveal(session: Session, subject_id: uuid.UUID) -> dict[str, str]:
+    """One identifier per kind in clear (the first recorded one)."""
+    return {kind: values[0] for kind, values in reveal_all(session, subject_id).items()}
+
+
+def reveal_many(session: Session, subject_ids: Iterable[uuid.UUID], *, kind: str) -> dict[uuid.UUID, list[str]]:
+    """The identifiers of one kind for many subjects, in few queries (for exports)."""
+    kind_value = parse_kind(kind).value
+    ids = list(dict.fromkeys(subject_ids))
+    revealed: dict[uuid.UUID, list[str]] = {}
+    for start in range(0, len(ids), REVEAL_CHUNK):
+        chunk = ids[start : start + REVEAL_CHUNK]
+        rows = session.execute(
+            select(SubjectIdentifier.subject_id, SubjectIdentifier.controller_id, SubjectIdentifier.ciphertext)
+            .where(SubjectIdentifier.subject_id.in_(chunk), SubjectIdentifier.kind == kind_value)
+            .order_by(SubjectIdentifier.subject_id, SubjectIdentifier.id)
+        )
+        for subject_id, controller_id, blob in rows:
+            revealed.setdefault(subject_id, []).append(decrypt(controller_id, kind_value, blob))
+    return revealed
+
+
+def age_on(subject: Subject, day: date) -> int | None:
+    """Completed years on ``day`` (someone born on 29 February turns a year older on 1 March in other years)."""
+    born = subject.birth_date
+    if born is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+# -- guardians ----------------------------------------------------------------------------------
+def link_guardian(
+    session: Session,
+    *,
+    controller_id: str,
+    guardian_id: uuid.UUID,
+    child_id: uuid.UUID,
+    method: str,
+    verified_at: datetime | None = None,
+    actor: str = "system",
+) -> GuardianLink:
+    """Record that ``guardian_id`` acts for ``child_id``, verified by ``method`` (e.g. ``bankid``, ``staff_check``).
+
+    Linking again after a revocation restores the link.
+    """
+    if guardian_id == child_id:
+        raise ValidationFailed("guardian_id: a subject cannot be their own guardian")
+    for role, subject_id in (("guardian", guardian_id), ("child", child_id)):
+        if get_subject(session, subject_id).controller_id != controller_id:
+            raise ValidationFailed(f"{role}_id: subject {subject_id} belongs to another controller")
+    link = session.execute(
+        select(GuardianLink).where(
+            GuardianLink.guardian_subject_id == guardian_id, GuardianLink.child_subject_id == child_id
+        )
+    ).scalar_one_or_none()
+    when = verified_at or utcnow()
+    if link is None:
+        link = GuardianLink(
+            controller_id=controller_id,
+            guardian_subject_id=guardian_id,
+            child_subject_id=child_id,
+            method=method,
+            verified_at=when,
+        )
+        session.add(link)
+    else:
+        link.method, link.verified_at, link.revoked_at = method, when, None
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="guardian.linked",
+        entity_type="guardian_link",
+        entity_id=link.id,
+        controller_id=controller_id,
+        details={"guardian_id": str(guardian_id), "child_id": str(child_id), "method": method},
+    )
+    return link
+
+
+def unlink_guardian(session: Session, *, guardian_id: uuid.UUID, child_id: uuid.UUID, actor: str = "system") -> None:
+    link = session.execute(
+        select(GuardianLink).where(
+            GuardianLink.guardian_subject_id == guardian_id,
+            GuardianLink.child_subject_id == child_id,
+            GuardianLink.revoked_at.is_(None),
+        )
+    ).scalar_one_or_none()
+    if link is None:
+        raise NotFound(f"subject {guardian_id} is not a guardian of subject {child_id}")
+    link.revoked_at = utcnow()
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="guardian.unlinked",
+        entity_type="guardian_link",
+        entity_id=link.id,
+        controller_id=link.controller_id,
+        details={"guardian_id": str(guardian_id), "child_id": str(child_id)},
+    )
+
+
+def _active_link() -> ColumnElement[bool]:
+    return and_(GuardianLink.revoked_at.is_(None), GuardianLink.verified_at.is_not(None))
+
+
+def is_guardian_of(session: Session, guardian_id: uuid.UUID, child_id: uuid.UUID) -> bool:
+    """Whether a verified, unrevoked link says ``guardian_id`` acts for ``child_id``."""
+    found = session.execute(
+        select(GuardianLink.id).where(
+            GuardianLink.guardian_subject_id == guardian_id,
+            GuardianLink.child_subject_id == child_id,
+            _active_link(),
+        )
+    ).first()
+    return found is not None
+
+
+def guardians_of(session: Session, child_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = session.execute(
+        select(GuardianLink.guardian_subject_id)
+        .where(GuardianLink.child_subject_id == child_id, _active_link())
+        .order_by(GuardianLink.id)
+    )
+    return list(rows.scalars())
+
+
+# -- devices ------------------------------------------------------------------------------------
+def device_hash(device_id: str) -> str:
+    return keyed_hash(DEVICE_KIND, normalise_device_id(device_id))
+
+
+def find_device(session: Session, controller_id: str, device_id: str) -> Device | None:
+    return session.execute(
+        select(Device).where(Device.controller_id == controller_id, Device.token_hash == device_hash(device_id))
+    ).scalar_one_or_none()
+
+
+def get_or_create_device(session: Session, controller_id: str, device_id: str, *, actor: str = "system") -> Device:
+    """The controller's record of a browser or app known by the id its cookie banner gave it."""
+    digest = device_hash(device_id)
+    for attempt in range(2):
+        device = session.execute(
+            select(Device).where(Device.controller_id == controller_id, Device.token_hash == digest)
+        ).scalar_one_or_none()
+        if device is not None:
+            return device
+        try:
+            with session.begin_nested():
+                device = Device(controller_id=controller_id, token_hash=digest)
+                session.add(device)
+                session.flush()
+        except IntegrityError:
+            if attempt:  # pragma: no cover
+                raise
+            continue
+        audit(
+            session,
+            actor=actor,
+            action="device.created",
+            entity_type="device",
+            entity_id=device.id,
+            controller_id=controller_id,
+        )
+        return device
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def link_device(
+    session: Session, *, controller_id: str, device_id: str, subject_id: uuid.UUID, actor: str = "system"
+) -> Device:
+    """Tie a device to the subject who logged in on it (its cookie choices become theirs to see and change)."""
+    subject = get_subject(session, subject_id)
+    if subject.controller_id != controller_id:
+        raise ValidationFailed(f"subject_id: subject {subject_id} belongs to another controller")
+    device = get_or_create_device(session, controller_id, device_id, actor=actor)
+    if device.subject_id == subject_id:
+        return device
+    previous = device.subject_id
+    device.subject_id, device.linked_at = subject_id, utcnow()
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="device.linked",
+        entity_type="device",
+        entity_id=device.id,
+        controller_id=controller_id,
+        details={"subject_id": str(subject_id), "previous_subject_id": str(previous) if previous else None},
+    )
+    return device
+
+
+def devices_of(session: Session, subject_id: uuid.UUID) -> list[Device]:
+    return list(session.execute(select(Device).where(Device.subject_id == subject_id)).scalars())
+
