@@ -20,7 +20,9 @@ from babel.messages.pofile import read_po
 from dataright.declarations.notice.i18n import DOMAIN, catalog_languages, catalog_path
 from dataright.declarations.taxonomy import fides_category_names
 
-KEYWORDS = {"_": None, "gettext": None, "N_": None}
+KEYWORDS = {"_": None, "N_": None}
+# A {% trans %} block compiles to a gettext() call, which is how the Jinja2 extractor reports it.
+TEMPLATE_KEYWORDS = {**KEYWORDS, "gettext": None}
 PYTHON_PACKAGES = ("dataright.declarations.notice", "dataright.declarations.ropa")
 TEMPLATE_PACKAGE = "dataright.declarations.notice"
 
@@ -36,7 +38,9 @@ def template_msgids() -> set[str]:
         if entry.name.endswith(".j2"):
             with entry.open("rb") as handle:
                 options = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
-                out.update(_ids(extract("jinja2.ext:babel_extract", handle, keywords=KEYWORDS, options=options)))
+                out.update(
+                    _ids(extract("jinja2.ext:babel_extract", handle, keywords=TEMPLATE_KEYWORDS, options=options))
+                )
     return out
 
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from dataright.declarations.notice.i18n import translations
 from dataright.declarations.notice.view import build_notice_view
+from dataright.declarations.notice.words import join
 from dataright.declarations.schema import Declaration
 
 Format = Literal["md", "html"]
@@ -23,7 +24,7 @@ FORMATS: tuple[Format, ...] = ("md", "html")
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
-_BLOCK_START = re.compile(r"^(\s*)([-+#=>]|\d+[.)])(?=\s|$)")
+_BLOCK_START = re.compile(r"^(\s*\d*)([-+#=>.)])(?=\s|$)")
 _AUTOLINK = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]{1,31}:[^\s<>]+|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$")
 
 
@@ -72,6 +73,7 @@ def environment(lang: str) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(md=md_escape, cell=md_escape, code=md_code, link=md_link, href=html_href)
+    env.filters["words"] = lambda items: join(items, lang)
     return env
 
 

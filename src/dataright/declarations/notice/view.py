@@ -156,13 +156,6 @@ class RightView:
 
 
 @dataclass(frozen=True)
-class AuthorityView:
-    name: str
-    url: str
-    email: str
-
-
-@dataclass(frozen=True)
 class RightsView:
     rights: list[RightView]
     deadline: str
@@ -173,7 +166,8 @@ class RightsView:
     verification: str
     channels: list[ContactView]
     note: str
-    authority: AuthorityView
+    authority_name: str
+    authority: ContactView
     complaint: bool
 
 
@@ -530,7 +524,8 @@ class _Builder:
             verification=join((label(v, self.lang) for v in h.identity_verification), self.lang, "or"),
             channels=channels,
             note=self.t(h.note),
-            authority=AuthorityView(self.t(authority.name), authority.url or "", authority.email or ""),
+            authority_name=self.t(authority.name),
+            authority=ContactView(url=authority.url or "", email=authority.email or ""),
             complaint=Right.complaint in rights,
         )
 
