@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, database, declarations, lint
+from dataright.cli import audit, database, declarations, documents, keys, lint
 
 app = typer.Typer(
     name="dataright",
@@ -18,3 +18,5 @@ declarations.register(app)
 lint.register(app)
 database.register(app)
 audit.register(app)
+keys.register(app)
+documents.register(app)
