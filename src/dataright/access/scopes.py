@@ -1,0 +1,22 @@
+"""API scopes. ``admin`` grants every scope; ``<area>:write`` grants ``<area>:read``.
+
+A new area (``requests``, ``retention``…) adds its scopes to ``KNOWN_SCOPES``; keys with unknown scopes are refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ADMIN = "admin"
+CONSENT_READ = "consent:read"
+CONSENT_WRITE = "consent:write"
+KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, ADMIN)
+
+
+def grants(held: Iterable[str], needed: str) -> bool:
+    """Whether scopes ``held`` include ``needed``, directly or by implication."""
+    held = set(held)
+    if needed in held or ADMIN in held:
+        return True
+    area, _, action = needed.partition(":")
+    return action == "read" and f"{area}:write" in held
