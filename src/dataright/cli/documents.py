@@ -46,9 +46,9 @@ def notice(
     lang: Annotated[
         Lang | None, typer.Option("--lang", help="A language the controller publishes in (default: its first).")
     ] = None,
-    output_format: Annotated[NoticeFormat, typer.Option("--format", help="md: CommonMark; html: a standalone page.")] = (
-        NoticeFormat.md
-    ),
+    output_format: Annotated[
+        NoticeFormat, typer.Option("--format", help="md: CommonMark; html: a standalone page.")
+    ] = NoticeFormat.md,
     output: OutputOpt = None,
 ) -> None:
     """Write a controller's privacy notice (GDPR Art. 13-14) in one of its languages."""
