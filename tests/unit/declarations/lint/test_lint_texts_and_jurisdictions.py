@@ -1,0 +1,48 @@
+"""Rules on the notice's languages and on controllers' jurisdictions."""
+
+from __future__ import annotations
+
+from dataright.declarations.lint import check
+
+
+# -- text-missing-language ------------------------------------------------------------------------
+def test_a_purpose_name_lacking_a_controllers_language_is_a_warning(draft) -> None:
+    [finding] = draft.purpose("teaching", name={"en": "Teaching"}).findings("text-missing-language")
+    assert finding.path == ("purposes", 1, "name")
+    assert finding.message == "purpose 'teaching': no 'nb' in name (published by nexalearn)"
+    assert finding.severity == "warning"
+
+
+def test_texts_of_what_a_purpose_uses_need_its_languages(draft) -> None:
+    changed = draft.item("retention_rules", "security-logs", description={"en": "Twelve months."})
+    [finding] = changed.findings("text-missing-language")
+    assert finding.path == ("retention_rules", 3, "description")
+
+
+def test_a_language_no_controller_publishes_in_is_not_needed(draft) -> None:
+    changed = draft.purpose("teaching", name={"en": "Teaching", "nb": "Undervisning"})
+    assert changed.findings("text-missing-language") == []
+
+
+def test_texts_nothing_shows_are_not_checked(draft) -> None:
+    changed = draft.item("retention_rules", "consent-withdrawn", description={"en": "Unused."})
+    assert changed.findings("text-missing-language") == []
+
+
+# -- unknown-jurisdiction -------------------------------------------------------------------------
+def test_an_unknown_jurisdiction_is_an_error_and_the_rules_needing_it_are_skipped(draft) -> None:
+    changed = draft.controller("nexalearn", jurisdiction="gdpr-xx").system("scanditek", transfers=())
+    [finding] = changed.findings("unknown-jurisdiction")
+    assert finding.path == ("controllers", 0, "jurisdiction")
+    assert "unknown jurisdiction 'gdpr-xx'; known: gdpr, gdpr-no, gdpr-se, pdpa-sg" in finding.message
+    assert {f.rule.id for f in check(changed.build())} == {"unknown-jurisdiction"}
+
+
+def test_a_legal_hold_under_an_unknown_jurisdiction_is_an_error(draft) -> None:
+    changed = draft.item("legal_holds", "bookkeeping-no", jurisdiction="no-bookkeeping")
+    [finding] = changed.findings("unknown-jurisdiction")
+    assert finding.path == ("legal_holds", 0, "jurisdiction")
+
+
+def test_known_jurisdictions_pass(draft) -> None:
+    assert draft.findings("unknown-jurisdiction") == []
