@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from dataright.declarations.lint.base import Finding, Rule, Severity
 from dataright.declarations.lint.context import JurisdictionLookup
+from dataright.declarations.loader import PathT
 from dataright.declarations.schema import Declaration, LegalBasis
 
 
@@ -37,7 +38,7 @@ class LegalBasisNotAvailable(Rule):
 
     def _check(
         self,
-        path: tuple[str | int, ...],
+        path: PathT,
         what: str,
         basis: LegalBasis,
         controllers: tuple[str, ...],
