@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from dataright.consent.targets import Target, TargetKind
@@ -49,6 +49,7 @@ class Method(StrEnum):
     staff_phone = "staff_phone"
     banner = "banner"
     one_click = "one_click"
+    system = "system"  # recorded by dataright itself (an expiry sweep)
 
 
 class Reason(StrEnum):
@@ -66,6 +67,7 @@ class Reason(StrEnum):
     basis_applies = "basis_applies"
     not_required = "not_required"
     dnc_registered = "dnc_registered"
+    dnc_unchecked = "dnc_unchecked"
     # reasons a ``given`` event is turned into a ``refused`` one when it is recorded
     below_consent_age = "below_consent_age"
     guardian_not_linked = "guardian_not_linked"
@@ -75,9 +77,7 @@ class Reason(StrEnum):
 OPT_OUT_BASES = frozenset({LegalBasis.legitimate_interests, LegalBasis.public_task, LegalBasis.deemed_consent})
 """Bases that apply until the person objects (or, for PDPA deemed consent, withdraws)."""
 
-NEGATIVE_KINDS = frozenset(
-    {EventKind.withdrawn, EventKind.refused, EventKind.expired, EventKind.objected, EventKind.gpc_opt_out}
-)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,7 @@ class StateView:
     event_id: int
     expires_at: datetime | None = None
     evidenced: bool = False
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,9 +308,12 @@ def expires_at(rule: TargetRule, kind: EventKind, occurred_at: datetime) -> date
 
 
 def latest(*states: StateView | None) -> StateView | None:
-    """The most recent of several states (event ids grow with time)."""
+    """The most recent of several states: by the time the person acted, then by recording order.
+
+    (An imported consent may be recorded after, yet have happened before, one given live.)
+    """
     present = [s for s in states if s is not None]
-    return max(present, key=lambda s: s.event_id) if present else None
+    return max(present, key=lambda s: (s.occurred_at or _EPOCH, s.event_id)) if present else None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -374,10 +378,14 @@ def dnc_applies(rule: TargetRule) -> bool:
     return rule.target.kind is TargetKind.topic and rule.direct_marketing and rule.target.channel in DNC_CHANNELS
 
 
-def apply_dnc(decision: Decision, state: StateView | None, *, registered: bool) -> Decision:
-    """Refuse an allowed marketing message to a registered number unless consent is evidenced (s. 43(3))."""
-    if not decision.allowed or not registered:
+def apply_dnc(decision: Decision, state: StateView | None, *, registered: bool | None) -> Decision:
+    """Refuse an allowed marketing message to a registered number unless consent is evidenced (s. 43(3)).
+
+    ``registered`` is None when no registry could be asked: the message is refused as unchecked.
+    """
+    if not decision.allowed or registered is False:
         return decision
     if decision.reason is Reason.consent_given and state is not None and state.evidenced:
         return decision
-    return Decision(False, decision.basis, Reason.dnc_registered, decision.event_id)
+    reason = Reason.dnc_registered if registered else Reason.dnc_unchecked
+    return Decision(False, decision.basis, reason, decision.event_id)

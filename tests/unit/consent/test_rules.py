@@ -250,10 +250,13 @@ def test_undeclared_targets_are_not_found(nexalearn: Declaration) -> None:
         rules.rule(Target.topic("birthday-greetings", "sms"))  # declared on e-mail only
 
 
-def test_the_latest_state_is_the_one_with_the_highest_event_id() -> None:
+def test_the_latest_state_is_the_one_that_happened_last_then_the_one_recorded_last() -> None:
     older, newer = StateView(EventKind.withdrawn, 3), _given(event_id=11)
     assert latest(older, None, newer) is newer
     assert latest(None, None) is None
+    live = StateView(EventKind.withdrawn, 3, occurred_at=NOW)
+    imported_later = StateView(EventKind.given, 11, occurred_at=NOW - timedelta(days=30))
+    assert latest(live, imported_later) is live
 
 
 def test_rules_are_built_once_per_loaded_declaration(nexalearn: Declaration) -> None:
@@ -279,6 +282,7 @@ def test_a_registered_number_blocks_marketing_on_deemed_consent() -> None:
     assert allowed.allowed
     assert apply_dnc(allowed, None, registered=True).reason is Reason.dnc_registered
     assert apply_dnc(allowed, None, registered=False) is allowed
+    assert apply_dnc(allowed, None, registered=None).reason is Reason.dnc_unchecked
 
 
 def test_evidenced_consent_overrides_the_register_but_unevidenced_does_not() -> None:

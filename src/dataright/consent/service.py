@@ -1,0 +1,836 @@
+"""Consent operations: keyword-only functions that take a session and work in the caller's transaction.
+
+Recording appends an event (with its receipt), rewrites the current state of that holder × target and
+appends an audit entry, all in one transaction. Nothing here updates or deletes an event: a withdrawal,
+an expiry or a GPC opt-out is a new event, effective at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dataright.audit.service import append as audit
+from dataright.config import get_settings
+from dataright.consent.check import evaluate, reader_for
+from dataright.consent.dnc import DncRegistry, register_for, singapore_number
+from dataright.consent.models import ConsentEvent, ConsentState
+from dataright.consent.receipts import ReceiptEvent, build_receipt
+from dataright.consent.rules import (
+    ControllerRules,
+    Decision,
+    EventKind,
+    Method,
+    Reason,
+    StateView,
+    TargetRule,
+    age_refusal,
+    apply_dnc,
+    decide,
+    dnc_applies,
+    expires_at,
+    opt_out_kind,
+    rules_for,
+    validate_event,
+)
+from dataright.consent.targets import Holder, HolderKind, Target, TargetKind
+from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubscribe_headers
+from dataright.declarations.schema import CookieCategory, Declaration
+from dataright.errors import NotFound, PermissionDenied, ValidationFailed
+from dataright.identity import service as identity
+from dataright.identity.models import Device, Subject
+from dataright.storage.types import utcnow
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+CLOCK_SKEW = timedelta(minutes=5)
+REJECTED_ATTEMPTS = frozenset({Reason.below_consent_age, Reason.guardian_not_linked, Reason.subject_of_consent_age})
+GPC_REASON = "gpc_signal"
+
+
+@dataclass(frozen=True)
+class Proof:
+    """What the person was shown and where from. ``text`` is hashed here and never stored."""
+
+    text: str | None = None
+    text_hash: str | None = None
+    language: str | None = None
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    def digest(self) -> str | None:
+        if self.text is not None:
+            return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        if self.text_hash is not None:
+            digest = self.text_hash.strip().lower()
+            if not SHA256_HEX.match(digest):
+                raise ValidationFailed("proof.text_hash: expected the 64 hex digits of a SHA-256 digest")
+            return digest
+        return None
+
+
+@dataclass(frozen=True)
+class Preference:
+    topic_id: str
+    channel: str
+    decision: Decision
+    changeable: bool
+
+
+# ------------------------------------------------------------------------------------------------
+# holders
+# ------------------------------------------------------------------------------------------------
+def _holder(session: Session, controller_id: str, subject_id: uuid.UUID | None, device_id: uuid.UUID | None) -> Holder:
+    """The holder named by exactly one of the ids, checked to exist and to belong to the controller."""
+    if (subject_id is None) == (device_id is None):
+        raise ValidationFailed("give exactly one of subject_id and device_id")
+    if subject_id is not None:
+        subject = identity.get_subject(session, subject_id)
+        if subject.controller_id != controller_id:
+            raise NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
+        return Holder.subject(subject_id)
+    assert device_id is not None
+    device = session.get(Device, device_id)
+    if device is None or device.controller_id != controller_id:
+        raise NotFound(f"device {device_id} does not exist for controller {controller_id!r}")
+    return Holder.device(device_id)
+
+
+def _holder_code(subject_id: uuid.UUID | None, device_id: uuid.UUID | None) -> Holder:
+    if (subject_id is None) == (device_id is None):
+        raise ValidationFailed("give exactly one of subject_id and device_id")
+    return Holder.subject(subject_id) if subject_id is not None else Holder.device(device_id)
+
+
+def _ids(holder: Holder) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    ident = uuid.UUID(holder.id)
+    return (ident, None) if holder.kind is HolderKind.subject else (None, ident)
+
+
+# ------------------------------------------------------------------------------------------------
+# recording
+# ------------------------------------------------------------------------------------------------
+def _state(session: Session, controller_id: str, holder: Holder, target: Target) -> ConsentState | None:
+    return session.get(ConsentState, (controller_id, holder.code, target.code))
+
+
+def _append(
+    session: Session,
+    *,
+    declaration: Declaration,
+    rules: ControllerRules,
+    rule: TargetRule,
+    holder: Holder,
+    kind: EventKind,
+    method: Method,
+    actor: str,
+    notice_version: str,
+    occurred_at: datetime,
+    reason: str | None = None,
+    source: str | None = None,
+    proof: Proof | None = None,
+    guardian_id: uuid.UUID | None = None,
+    import_key: str | None = None,
+) -> ConsentEvent:
+    settings = get_settings()
+    proof = proof or Proof()
+    text_hash = proof.digest()
+    receipt_id = uuid.uuid4()
+    receipt = build_receipt(
+        declaration,
+        rules,
+        ReceiptEvent(
+            receipt_id=str(receipt_id),
+            kind=kind,
+            target=rule.target,
+            holder=holder,
+            occurred_at=occurred_at,
+            method=method,
+            notice_version=notice_version,
+            source=source,
+            language=proof.language,
+            text_hash=text_hash,
+            guardian_id=Holder.subject(guardian_id).code if guardian_id else None,
+        ),
+    )
+    subject_id, device_id = _ids(holder)
+    event = ConsentEvent(
+        receipt_id=receipt_id,
+        controller_id=rules.controller_id,
+        subject_id=subject_id,
+        device_id=device_id,
+        target=rule.target.code,
+        kind=kind.value,
+        reason=reason,
+        notice_version=notice_version,
+        occurred_at=occurred_at,
+        method=method.value,
+        source=source,
+        actor=actor,
+        guardian_id=guardian_id,
+        text_hash=text_hash,
+        language=proof.language,
+        ip_address=proof.ip_address if settings.record_ip else None,
+        user_agent=proof.user_agent[:400] if settings.record_user_agent and proof.user_agent else None,
+        import_key=import_key,
+        receipt=receipt.as_json(),
+    )
+    session.add(event)
+    session.flush()
+    _derive_state(session, rules, rule, holder, event, rejected=reason in REJECTED_ATTEMPTS)
+    audit(
+        session,
+        actor=actor,
+        action=f"consent.{kind.value}",
+        entity_type="consent_event",
+        entity_id=event.id,
+        controller_id=rules.controller_id,
+        details={"holder": holder.code, "target": rule.target.code, "method": method.value, "reason": reason},
+    )
+    return event
+
+
+def _derive_state(
+    session: Session, rules: ControllerRules, rule: TargetRule, holder: Holder, event: ConsentEvent, *, rejected: bool
+) -> None:
+    """Point the holder × target state at ``event`` unless a later-happening event already decides it.
+
+    A rejected attempt (a child's own consent, a guardian who is not linked) never replaces a state: it
+    is history, and it must not undo a guardian's valid consent.
+    """
+    state = _state(session, rules.controller_id, holder, rule.target)
+    kind = EventKind(event.kind)
+    fields = {
+        "status": kind.value,
+        "event_id": event.id,
+        "occurred_at": event.occurred_at,
+        "expires_at": expires_at(rule, kind, event.occurred_at),
+        "evidenced": kind is EventKind.given and event.text_hash is not None,
+    }
+    if state is None:
+        subject_id, device_id = _ids(holder)
+        session.add(
+            ConsentState(
+                controller_id=rules.controller_id,
+                holder=holder.code,
+                target=rule.target.code,
+                subject_id=subject_id,
+                device_id=device_id,
+                **fields,
+            )
+        )
+    elif not rejected and (event.occurred_at, event.id) >= (state.occurred_at, state.event_id):
+        for name, value in fields.items():
+            setattr(state, name, value)
+    session.flush()
+
+
+def record(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    target: Target,
+    kind: EventKind | str,
+    method: Method | str,
+    actor: str,
+    subject_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    notice_version: str | None = None,
+    occurred_at: datetime | None = None,
+    source: str | None = None,
+    proof: Proof | None = None,
+    guardian_id: uuid.UUID | None = None,
+    import_key: str | None = None,
+    gpc: bool = False,
+) -> ConsentEvent:
+    """Record one consent event and return it (with its receipt).
+
+    A ``given`` from a subject below the consent age (or from a guardian who is not linked) is recorded
+    as ``refused`` with the reason; with ``gpc`` a ``given`` for a sale/sharing/advertising target is
+    recorded as ``gpc_opt_out``, and every other such target of the holder is opted out too. With an
+    ``import_key`` already recorded for the controller, the earlier event is returned and nothing is added.
+    """
+    rules = rules_for(declaration, controller_id)
+    rule = rules.rule(target)
+    try:
+        kind, method = EventKind(kind), Method(method)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    validate_event(rule, kind)
+    now = utcnow()
+    when = occurred_at or now
+    if when > now + CLOCK_SKEW:
+        raise ValidationFailed("occurred_at: lies in the future")
+    if import_key is not None:
+        earlier = session.execute(
+            select(ConsentEvent).where(
+                ConsentEvent.controller_id == controller_id, ConsentEvent.import_key == import_key
+            )
+        ).scalar_one_or_none()
+        if earlier is not None:
+            return earlier
+    holder = _holder(session, controller_id, subject_id, device_id)
+    if method is Method.guardian and guardian_id is None:
+        raise ValidationFailed("guardian_id: required when the method is 'guardian'")
+    if guardian_id is not None and method is not Method.guardian:
+        raise ValidationFailed("guardian_id: only with the method 'guardian'")
+    reason: str | None = None
+    if gpc and rule.gpc_applies and kind is EventKind.given:
+        kind, reason = EventKind.gpc_opt_out, GPC_REASON
+    elif kind is EventKind.given and holder.kind is HolderKind.subject:
+        refusal = _age_refusal(session, rules, holder, method, guardian_id, when)
+        if refusal is not None:
+            kind, reason = EventKind.refused, refusal.value
+    elif guardian_id is not None and not identity.is_guardian_of(session, guardian_id, uuid.UUID(holder.id)):
+        raise PermissionDenied(f"subject {guardian_id} is not a linked guardian of subject {holder.id}")
+    event = _append(
+        session,
+        declaration=declaration,
+        rules=rules,
+        rule=rule,
+        holder=holder,
+        kind=kind,
+        method=method,
+        actor=actor,
+        notice_version=notice_version or declaration.notice.version,
+        occurred_at=when,
+        reason=reason,
+        source=source,
+        proof=proof,
+        guardian_id=guardian_id,
+        import_key=import_key,
+    )
+    if gpc:
+        _opt_out_by_gpc(session, declaration, rules, holder, method=method, actor=actor, proof=proof)
+    return event
+
+
+def _age_refusal(
+    session: Session,
+    rules: ControllerRules,
+    holder: Holder,
+    method: Method,
+    guardian_id: uuid.UUID | None,
+    when: datetime,
+) -> Reason | None:
+    subject_id = uuid.UUID(holder.id)
+    age = identity.age_on(identity.get_subject(session, subject_id), when.date())
+    linked = guardian_id is not None and identity.is_guardian_of(session, guardian_id, subject_id)
+    return age_refusal(age=age, consent_age=rules.consent_age, method=method, guardian_linked=linked)
+
+
+def _opt_out_by_gpc(
+    session: Session,
+    declaration: Declaration,
+    rules: ControllerRules,
+    holder: Holder,
+    *,
+    method: Method,
+    actor: str,
+    proof: Proof | None = None,
+) -> list[ConsentEvent]:
+    """Record a GPC opt-out for every sale/sharing/advertising target not already opted out by GPC."""
+    recorded: list[ConsentEvent] = []
+    for target in rules.gpc_targets:
+        state = _state(session, rules.controller_id, holder, target)
+        if state is not None and state.status == EventKind.gpc_opt_out:
+            continue
+        recorded.append(
+            _append(
+                session,
+                declaration=declaration,
+                rules=rules,
+                rule=rules.rule(target),
+                holder=holder,
+                kind=EventKind.gpc_opt_out,
+                method=method,
+                actor=actor,
+                notice_version=declaration.notice.version,
+                occurred_at=utcnow(),
+                reason=GPC_REASON,
+                source="Sec-GPC: 1",
+                proof=Proof(ip_address=proof.ip_address, user_agent=proof.user_agent) if proof else None,
+            )
+        )
+    return recorded
+
+
+def record_gpc(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    actor: str,
+    method: Method = Method.api,
+    subject_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    proof: Proof | None = None,
+) -> list[ConsentEvent]:
+    """Honour a ``Sec-GPC: 1`` signal: opt the holder out of every sale/sharing/advertising target."""
+    rules = rules_for(declaration, controller_id)
+    holder = _holder(session, controller_id, subject_id, device_id)
+    return _opt_out_by_gpc(session, declaration, rules, holder, method=method, actor=actor, proof=proof)
+
+
+# ------------------------------------------------------------------------------------------------
+# checking
+# ------------------------------------------------------------------------------------------------
+def _dbapi_connection(session: Session) -> object:
+    return session.connection().connection.dbapi_connection
+
+
+def check(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    target: Target,
+    subject_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+    gpc: bool = False,
+    actor: str = "api",
+    phone: str | None = None,
+    dnc: DncRegistry | None = None,
+) -> Decision:
+    """May ``target`` be processed for this subject or device now?
+
+    With ``gpc`` the signal is honoured and, the first time, recorded as an opt-out (a write in the
+    caller's transaction). Marketing by SMS or voice to a Singapore number (``phone``, else the subject's
+    phone numbers) is checked against ``dnc``; without a registry such a message is refused as unchecked.
+    """
+    rules = rules_for(declaration, controller_id)
+    holder = _holder_code(subject_id, device_id)
+    connection = _dbapi_connection(session)
+    decision, state, rule = evaluate(
+        reader_for(session.get_bind().dialect), connection, rules, holder.code, target, now=now or utcnow(), gpc=gpc
+    )
+    if gpc and rule.gpc_applies and (state is None or state.status is not EventKind.gpc_opt_out):
+        _holder(session, controller_id, subject_id, device_id)
+        recorded = _opt_out_by_gpc(session, declaration, rules, holder, method=Method.api, actor=actor)
+        by_target = {e.target: e.id for e in recorded}
+        decision = Decision(False, decision.basis, Reason.gpc_opt_out, by_target.get(target.code))
+    if dnc_applies(rule) and decision.allowed:
+        decision = _check_dnc(session, decision, state, rule, subject_id, phone, dnc)
+    return decision
+
+
+def _check_dnc(
+    session: Session,
+    decision: Decision,
+    state: StateView | None,
+    rule: TargetRule,
+    subject_id: uuid.UUID | None,
+    phone: str | None,
+    dnc: DncRegistry | None,
+) -> Decision:
+    numbers = [phone] if phone else []
+    if not numbers and subject_id is not None:
+        numbers = identity.reveal_many(session, [subject_id], kind="phone").get(subject_id, [])
+    singapore = [n for n in (singapore_number(x) for x in numbers) if n is not None]
+    if not singapore:
+        return decision
+    register = register_for(rule.target.channel) if rule.target.channel else None
+    if dnc is None or register is None:
+        return apply_dnc(decision, state, registered=None)
+    registered = any(dnc.is_registered(n, register) for n in singapore)
+    return apply_dnc(decision, state, registered=registered)
+
+
+def check_many(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    items: Sequence[tuple[uuid.UUID | None, uuid.UUID | None, Target]],
+    now: datetime | None = None,
+    gpc: bool = False,
+    actor: str = "api",
+    dnc: DncRegistry | None = None,
+) -> list[Decision]:
+    """``check`` for many (subject_id, device_id, target) triples, answered in order."""
+    moment = now or utcnow()
+    return [
+        check(
+            session,
+            declaration=declaration,
+            controller_id=controller_id,
+            target=target,
+            subject_id=subject_id,
+            device_id=device_id,
+            now=moment,
+            gpc=gpc,
+            actor=actor,
+            dnc=dnc,
+        )
+        for subject_id, device_id, target in items
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# history
+# ------------------------------------------------------------------------------------------------
+def history(session: Session, *, controller_id: str, subject_id: uuid.UUID) -> list[ConsentEvent]:
+    """Every event of a subject, in the order they happened (each with its receipt)."""
+    subject = identity.get_subject(session, subject_id)
+    if subject.controller_id != controller_id:
+        raise NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
+    rows = session.execute(
+        select(ConsentEvent)
+        .where(ConsentEvent.controller_id == controller_id, ConsentEvent.subject_id == subject_id)
+        .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
+    )
+    return list(rows.scalars())
+
+
+def get_event(session: Session, *, controller_id: str, event_id: int) -> ConsentEvent:
+    event = session.get(ConsentEvent, event_id)
+    if event is None or event.controller_id != controller_id:
+        raise NotFound(f"consent event {event_id} does not exist for controller {controller_id!r}")
+    return event
+
+
+# ------------------------------------------------------------------------------------------------
+# preferences and unsubscribe
+# ------------------------------------------------------------------------------------------------
+def preferences(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    subject_id: uuid.UUID,
+    now: datetime | None = None,
+) -> list[Preference]:
+    """Every communication topic × channel of the controller, with what currently applies to the subject."""
+    rules = rules_for(declaration, controller_id)
+    _holder(session, controller_id, subject_id, None)
+    out: list[Preference] = []
+    for rule in rules.by_code.values():
+        target = rule.target
+        if target.kind is not TargetKind.topic:
+            continue
+        decision = check(
+            session,
+            declaration=declaration,
+            controller_id=controller_id,
+            target=target,
+            subject_id=subject_id,
+            now=now,
+            dnc=None,
+        )
+        out.append(Preference(target.key, str(target.channel), decision, rule.needs_consent or rule.opt_out_basis))
+    return out
+
+
+def set_preferences(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    subject_id: uuid.UUID,
+    choices: Mapping[Target, bool],
+    method: Method | str,
+    actor: str,
+    proof: Proof | None = None,
+    guardian_id: uuid.UUID | None = None,
+    gpc: bool = False,
+) -> list[ConsentEvent]:
+    """Switch topics × channels on or off; only real changes are recorded."""
+    rules = rules_for(declaration, controller_id)
+    recorded: list[ConsentEvent] = []
+    for target, wanted in choices.items():
+        if target.kind is not TargetKind.topic:
+            raise ValidationFailed(f"{target.code}: preferences are communication topics × channels")
+        rule = rules.rule(target)
+        if not (rule.needs_consent or rule.opt_out_basis):
+            raise ValidationFailed(f"{target.code}: sent under {rule.basis}; it cannot be switched on or off")
+        current = check(
+            session, declaration=declaration, controller_id=controller_id, target=target, subject_id=subject_id
+        )
+        if current.allowed == wanted:
+            continue
+        recorded.append(
+            record(
+                session,
+                declaration=declaration,
+                controller_id=controller_id,
+                target=target,
+                kind=EventKind.given if wanted else opt_out_kind(rule),
+                method=method,
+                actor=actor,
+                subject_id=subject_id,
+                proof=proof,
+                guardian_id=guardian_id,
+                gpc=gpc,
+            )
+        )
+    return recorded
+
+
+def unsubscribe_signer() -> UnsubscribeSigner:
+    return UnsubscribeSigner(get_settings().keys().link_signing)
+
+
+def unsubscribe_link_headers(
+    *, declaration: Declaration, controller_id: str, subject_id: uuid.UUID, topic_id: str, channel: str
+) -> dict[str, str]:
+    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058)."""
+    target = Target.topic(topic_id, channel)
+    rule = rules_for(declaration, controller_id).rule(target)
+    if not (rule.needs_consent or rule.opt_out_basis):
+        raise ValidationFailed(f"{target.code}: sent under {rule.basis}; it has no unsubscribe link")
+    assert target.channel is not None
+    token = unsubscribe_signer().sign(Unsubscribe(controller_id, str(subject_id), topic_id, target.channel))
+    return unsubscribe_headers(get_settings().base_url, token)
+
+
+def unsubscribe(
+    session: Session,
+    *,
+    declaration: Declaration,
+    request: Unsubscribe,
+    actor: str = "one_click",
+    proof: Proof | None = None,
+) -> ConsentEvent | None:
+    """Withdraw (or object to) one topic × channel from a one-click link; None when already stopped."""
+    subject_id = uuid.UUID(request.subject_id)
+    target = Target.topic(request.topic_id, request.channel)
+    rule = rules_for(declaration, request.controller_id).rule(target)
+    current = check(
+        session, declaration=declaration, controller_id=request.controller_id, target=target, subject_id=subject_id
+    )
+    if not current.allowed:
+        return None
+    return record(
+        session,
+        declaration=declaration,
+        controller_id=request.controller_id,
+        target=target,
+        kind=opt_out_kind(rule),
+        method=Method.one_click,
+        actor=actor,
+        subject_id=subject_id,
+        source="List-Unsubscribe",
+        proof=proof,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# cookies and devices
+# ------------------------------------------------------------------------------------------------
+def record_cookie_consent(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    device_token: str,
+    accepted: Iterable[str],
+    actor: str,
+    notice_version: str | None = None,
+    gpc: bool = False,
+    proof: Proof | None = None,
+    subject_id: uuid.UUID | None = None,
+) -> list[ConsentEvent]:
+    """A banner's answer: each cookie category accepted or not, and each purpose those cookies serve.
+
+    A purpose counts as consented when every category holding its cookies is accepted. With ``gpc``
+    targeting cookies and advertising purposes are opted out whatever was ticked. When the person is
+    logged in (``subject_id``) the device is linked and the choices become theirs.
+    """
+    rules = rules_for(declaration, controller_id)
+    chosen = set(accepted)
+    unknown = sorted(chosen - set(CookieCategory))
+    if unknown:
+        raise ValidationFailed(f"accepted: unknown cookie categories {unknown}; expected {', '.join(CookieCategory)}")
+    device = identity.get_or_create_device(session, controller_id, device_token, actor=actor)
+    holder = Holder.device(device.id)
+    recorded: list[ConsentEvent] = []
+
+    def choose(target: Target, yes: bool) -> None:
+        rule = rules.rule(target)
+        state = _state(session, controller_id, holder, target)
+        if gpc and rule.gpc_applies:
+            kind = EventKind.gpc_opt_out
+        elif yes:
+            kind = EventKind.given
+        else:
+            kind = EventKind.withdrawn if state is not None and state.status == EventKind.given else EventKind.refused
+        recorded.append(
+            _append(
+                session,
+                declaration=declaration,
+                rules=rules,
+                rule=rule,
+                holder=holder,
+                kind=kind,
+                method=Method.banner,
+                actor=actor,
+                notice_version=notice_version or declaration.notice.version,
+                occurred_at=utcnow(),
+                reason=GPC_REASON if kind is EventKind.gpc_opt_out else None,
+                source="cookie banner",
+                proof=proof,
+            )
+        )
+
+    for category in CookieCategory:
+        if category is not CookieCategory.strictly_necessary:
+            choose(Target.cookie(category), category in chosen)
+    for purpose_id, categories in rules.purpose_categories.items():
+        choose(Target.purpose(purpose_id), all(c in chosen for c in categories))
+    if subject_id is not None:
+        recorded.extend(
+            link_device_to_subject(
+                session,
+                declaration=declaration,
+                controller_id=controller_id,
+                device_token=device_token,
+                subject_id=subject_id,
+                actor=actor,
+            )
+        )
+    return recorded
+
+
+def link_device_to_subject(
+    session: Session,
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    device_token: str,
+    subject_id: uuid.UUID,
+    actor: str,
+) -> list[ConsentEvent]:
+    """On login: tie the device to the subject and carry its choices over as the subject's own events.
+
+    A device choice replaces the subject's only when it happened later; a carried-over consent meets the
+    same age rule as any other (a child's banner click does not become the child's consent).
+    """
+    rules = rules_for(declaration, controller_id)
+    device = identity.link_device(
+        session, controller_id=controller_id, device_id=device_token, subject_id=subject_id, actor=actor
+    )
+    device_holder, subject_holder = Holder.device(device.id), Holder.subject(subject_id)
+    states = session.execute(
+        select(ConsentState).where(
+            ConsentState.controller_id == controller_id, ConsentState.holder == device_holder.code
+        )
+    ).scalars()
+    recorded: list[ConsentEvent] = []
+    for state in list(states):
+        target = Target.parse(state.target)
+        if target.code not in rules.by_code:
+            continue  # no longer declared
+        mine = _state(session, controller_id, subject_holder, target)
+        if mine is not None and (mine.occurred_at, mine.event_id) >= (state.occurred_at, state.event_id):
+            continue
+        origin = session.get(ConsentEvent, state.event_id)
+        assert origin is not None
+        recorded.append(
+            record(
+                session,
+                declaration=declaration,
+                controller_id=controller_id,
+                target=target,
+                kind=origin.kind,
+                method=origin.method,
+                actor=actor,
+                subject_id=subject_id,
+                notice_version=origin.notice_version,
+                occurred_at=origin.occurred_at,
+                source=f"device {device.id}",
+                proof=Proof(text_hash=origin.text_hash, language=origin.language),
+            )
+        )
+    return recorded
+
+
+# ------------------------------------------------------------------------------------------------
+# expiry
+# ------------------------------------------------------------------------------------------------
+def expire_due(session: Session, *, declaration: Declaration, controller_id: str, now: datetime | None = None) -> int:
+    """Record an ``expired`` event for every given consent whose lifetime has ended; returns the count.
+
+    Checks already treat such consent as expired; this writes it into the history.
+    """
+    rules = rules_for(declaration, controller_id)
+    moment = now or utcnow()
+    due = session.execute(
+        select(ConsentState).where(
+            ConsentState.controller_id == controller_id,
+            ConsentState.status == EventKind.given.value,
+            ConsentState.expires_at <= moment,
+        )
+    ).scalars()
+    count = 0
+    for state in list(due):
+        target = Target.parse(state.target)
+        if target.code not in rules.by_code:
+            continue
+        _append(
+            session,
+            declaration=declaration,
+            rules=rules,
+            rule=rules.rule(target),
+            holder=Holder.parse(state.holder),
+            kind=EventKind.expired,
+            method=Method.system,
+            actor="system",
+            notice_version=declaration.notice.version,
+            occurred_at=state.expires_at or moment,
+            reason="lifetime_ended",
+        )
+        count += 1
+    return count
+
+
+# ------------------------------------------------------------------------------------------------
+# audiences
+# ------------------------------------------------------------------------------------------------
+def lawful_subjects(
+    session: Session, *, declaration: Declaration, controller_id: str, purpose_id: str, now: datetime | None = None
+) -> Iterator[uuid.UUID]:
+    """The subjects for whom ``purpose_id`` may be carried out now, decided exactly as ``check`` decides.
+
+    A consent purpose: those whose state is a live ``given``. A purpose on legitimate interests: every
+    subject of the controller except those with an objection, withdrawal or GPC opt-out on record.
+    """
+    rules = rules_for(declaration, controller_id)
+    rule = rules.rule(Target.purpose(purpose_id))
+    moment = now or utcnow()
+    rows = session.execute(
+        select(
+            ConsentState.subject_id,
+            ConsentState.status,
+            ConsentState.event_id,
+            ConsentState.expires_at,
+            ConsentState.evidenced,
+        )
+        .where(
+            ConsentState.controller_id == controller_id,
+            ConsentState.target == rule.target.code,
+            ConsentState.subject_id.is_not(None),
+        )
+        .order_by(ConsentState.subject_id)
+    )
+    decided: set[uuid.UUID] = set()
+    for subject_id, status, event_id, expires, evidenced in rows:
+        assert subject_id is not None
+        decided.add(subject_id)
+        view = StateView(EventKind(status), event_id, expires, evidenced)
+        if decide(rule, view, now=moment).allowed:
+            yield subject_id
+    if rule.needs_consent or not decide(rule, None, now=moment).allowed:
+        return
+    # identity offers no listing of a controller's subjects yet; this read is the only one of its tables here
+    everyone = session.execute(select(Subject.id).where(Subject.controller_id == controller_id).order_by(Subject.id))
+    for subject_id in everyone.scalars():
+        if subject_id not in decided:
+            yield subject_id
