@@ -94,11 +94,13 @@ def unsubscribe_url(base_url: str, token: str) -> str:
 def unsubscribe_headers(base_url: str, token: str, *, mailto: str | None = None) -> dict[str, str]:
     """``List-Unsubscribe`` and ``List-Unsubscribe-Post`` for one message (RFC 2369, RFC 8058).
 
-    RFC 8058 requires an HTTPS URI; plain HTTP is accepted only for loopback hosts (local testing).
+    RFC 8058 requires an HTTPS URI; plain HTTP is accepted only for local hosts (loopback addresses and
+    single-label names such as ``localhost`` or a test server), which no recipient's mail client reaches.
     """
     parts = urlsplit(base_url)
-    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+    host = parts.hostname or ""
+    local = host in ("127.0.0.1", "::1") or (bool(host) and "." not in host and ":" not in host)
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
         raise ValueError(f"RFC 8058 needs an https:// unsubscribe URL, got {base_url!r}")
     value = f"<{unsubscribe_url(base_url, token)}>"
     if mailto:

@@ -76,7 +76,9 @@ def test_headers_follow_rfc_8058() -> None:
     }
 
 
-def test_headers_need_https_except_on_loopback() -> None:
+def test_headers_need_https_except_on_local_hosts() -> None:
     assert unsubscribe_headers("http://127.0.0.1:8000", "T")["List-Unsubscribe"] == "<http://127.0.0.1:8000/u/T>"
-    with pytest.raises(ValueError, match="https"):
-        unsubscribe_headers("http://privacy.example.com", "T")
+    assert unsubscribe_headers("http://localhost", "T")["List-Unsubscribe"] == "<http://localhost/u/T>"
+    for public in ("http://privacy.example.com", "http://203.0.113.9", "ftp://privacy.example.com"):
+        with pytest.raises(ValueError, match="https"):
+            unsubscribe_headers(public, "T")
