@@ -1,0 +1,1 @@
+"""The HTTP door: ``create_app()``, shared dependencies, problem+json errors."""

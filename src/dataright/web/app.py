@@ -1,0 +1,140 @@
+"""``create_app()``: the FastAPI application.
+
+Built eagerly: the settings (installed for the process, so identity hashing uses its keys), the declarations
+by controller id, the engine and session factory. At start-up (lifespan) the embedded SQLite database is
+migrated to head; a PostgreSQL database must already be there (``dataright db upgrade``), or the server
+refuses to start. Domains add their routers in ``_include_routers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from dataright import __version__
+from dataright.audit.api import router as audit_router
+from dataright.config import Settings, get_settings, use_settings
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.errors import ConfigurationError
+from dataright.storage.engine import make_engine, make_session_factory
+from dataright.storage.migrate import current_revision, head_revision, upgrade
+from dataright.web.dependencies import SCOPE_MARK
+from dataright.web.problems import install_problem_handlers
+from dataright.web.routes import iter_routes
+
+logger = logging.getLogger("dataright.web")
+
+# (method, path template) pairs anyone may call. Everything else needs an API key (see web.dependencies).
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/healthz"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+    }
+)
+
+
+def _include_routers(app: FastAPI) -> None:
+    app.include_router(audit_router)
+
+
+def _scopes_required(dependant: Dependant) -> set[str]:
+    found: set[str] = set()
+    call = dependant.call
+    if call is not None and hasattr(call, SCOPE_MARK):
+        found.add(str(getattr(call, SCOPE_MARK)))
+    for sub in dependant.dependencies:
+        found |= _scopes_required(sub)
+    return found
+
+
+def unguarded_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Routes that are neither public nor behind ``require_scope``."""
+    return [
+        (route.method, route.path)
+        for route in iter_routes(app)
+        if (route.method, route.path) not in PUBLIC_ROUTES
+        and (route.dependant is None or not _scopes_required(route.dependant))
+    ]
+
+
+def _resolve_settings(settings: Settings | None) -> Settings:
+    settings = settings or get_settings()
+    if settings.secret_key is None:
+        if not settings.demo:
+            settings.require_secret()  # raises ConfigurationError with what to set
+        settings = settings.model_copy(update={"secret_key": SecretStr(secrets.token_urlsafe(32))})
+        logger.warning("demo mode without DATARIGHT_SECRET_KEY: using an ephemeral secret key for this run")
+    return settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    declarations: DeclarationRegistry | Iterable[Path] | None = None,
+) -> FastAPI:
+    """The application for ``settings`` (default: from the environment) serving ``declarations``
+    (a registry, or paths to load; default: ``settings.declarations``)."""
+    settings = _resolve_settings(settings)
+    use_settings(settings)
+    if isinstance(declarations, DeclarationRegistry):
+        registry = declarations
+    else:
+        registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.is_sqlite:
+            upgrade(engine)
+        elif current_revision(engine) != head_revision():
+            raise ConfigurationError(
+                f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
+                "run `dataright db upgrade`"
+            )
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="dataright",
+        version=__version__,
+        summary="Privacy operations as code: consent, rights requests, retention and the audit trail.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.registry = registry
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness and database reachability."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            logger.exception("health check: database unreachable")
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        body: dict[str, Any] = {"status": "ok", "database": "ok", "controllers": registry.controller_ids}
+        return JSONResponse(body)
+
+    _include_routers(app)
+    missing = unguarded_routes(app)
+    if missing:
+        listed = ", ".join(f"{m} {p}" for m, p in missing)
+        raise RuntimeError(f"routes without require_scope that are not in PUBLIC_ROUTES: {listed}")
+    return app

@@ -1,0 +1,173 @@
+"""What routes depend on: a database session, the authenticated API key, the settings and declarations.
+
+**The controller convention.** Every non-public route acts for one controller and names it in one of two
+places, which the key check reads before the route runs:
+
+* the path parameter ``controller_id``: ``/api/v1/controllers/{controller_id}/...`` with
+  ``require_scope(scope)``, or
+* the query parameter ``controller``: ``/api/v1/consent/check?controller=nexalearn&...`` with
+  ``require_scope(scope, controller_query=True)`` (the dependency declares the parameter; a request
+  without it gets 422 after authentication).
+
+A body may repeat the controller but never be the only place naming it (the route must then check that
+both agree with ``ensure_controller``). A route with ``require_scope(scope)`` and no ``{controller_id}``
+spans every controller (the whole audit chain, say): only keys for every controller (``*``) pass. A
+``controller`` query parameter is never read unless the route asked for it, so it cannot widen a key.
+No or a bad key gets 401; a key for controller A asking about controller B gets 403; a key without the
+scope gets 403. Public routes are the explicit ``PUBLIC_ROUTES`` allow-list in ``web.app``; ``create_app``
+refuses to start when any other route lacks ``require_scope``.
+
+Usage::
+
+    @router.get("/api/v1/controllers/{controller_id}/things")
+    def things(controller_id: str, key: ConsentReader, session: DbSession) -> ...
+
+    @router.get("/api/v1/consent/check")
+    def check(controller: str, key: ConsentQueryReader, session: DbSession) -> ...
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from dataright.access.models import ApiKey
+from dataright.access.scopes import ADMIN, CONSENT_READ, CONSENT_WRITE
+from dataright.access.service import (
+    authenticate,
+    ensure_all_controllers,
+    ensure_controller,
+    ensure_scope,
+)
+from dataright.config import Settings
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.errors import Unauthenticated, ValidationFailed
+from dataright.storage.engine import start_writing
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CONTROLLER_PATH_PARAM = "controller_id"
+CONTROLLER_QUERY_PARAM = "controller"
+SCOPE_MARK = "__dataright_scope__"
+CONTROLLER_QUERY_MARK = "__dataright_controller_query__"
+
+__all__ = [
+    "Admin",
+    "AppSettings",
+    "ConsentQueryReader",
+    "ConsentQueryWriter",
+    "ConsentReader",
+    "ConsentWriter",
+    "DbSession",
+    "Registry",
+    "ensure_controller",
+    "require_scope",
+]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back when it raises.
+
+    Requests with unsafe methods start as writers (``BEGIN IMMEDIATE`` on SQLite).
+    """
+    session: Session = request.app.state.session_factory()
+    try:
+        if request.method not in SAFE_METHODS:
+            start_writing(session)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+# scope="function" (FastAPI >= 0.12x): the commit happens before the response is sent, so a failed commit is a
+# failed request. Older FastAPI versions run the exit code before sending by default.
+_BEFORE_RESPONSE: dict[str, Any] = {"scope": "function"} if "scope" in inspect.signature(Depends).parameters else {}
+DbSession = Annotated[Session, Depends(get_session, **_BEFORE_RESPONSE)]
+
+
+def get_settings_of_app(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_registry(request: Request) -> DeclarationRegistry:
+    registry: DeclarationRegistry = request.app.state.registry
+    return registry
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_of_app)]
+Registry = Annotated[DeclarationRegistry, Depends(get_registry)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dr_...`")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key in `X-API-Key`")
+
+
+def _key_with_scope(session: Session, token: str | None, scope: str) -> ApiKey:
+    if not token:
+        raise Unauthenticated("an API key is required (Authorization: Bearer <key>, or X-API-Key: <key>)")
+    key = authenticate(session, token)
+    ensure_scope(key, scope)
+    return key
+
+
+def _authorise(request: Request, session: Session, token: str | None, scope: str, controllers: list[str]) -> ApiKey:
+    key = _key_with_scope(session, token, scope)
+    if not controllers:
+        ensure_all_controllers(key)
+    for controller_id in controllers:
+        ensure_controller(key, controller_id)
+    request.state.api_key = key
+    return key
+
+
+def require_scope(scope: str, *, controller_query: bool = False) -> Callable[..., ApiKey]:
+    """A dependency returning the request's API key, which must hold ``scope`` and act for the controller
+    the request names (see the convention above)."""
+    if controller_query:
+
+        def by_query(
+            request: Request,
+            session: DbSession,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+            header_key: Annotated[str | None, Security(_api_key_header)],
+            controller: Annotated[list[str] | None, Query(description="The controller the request acts for.")] = None,
+        ) -> ApiKey:
+            token = bearer.credentials if bearer is not None else header_key
+            if not controller:
+                _key_with_scope(session, token, scope)  # 401/403 come before 422
+                raise ValidationFailed("query parameter 'controller' is required: the controller this request is for")
+            return _authorise(request, session, token, scope, controller)
+
+        dependency: Callable[..., ApiKey] = by_query
+    else:
+
+        def by_path(
+            request: Request,
+            session: DbSession,
+            bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+            header_key: Annotated[str | None, Security(_api_key_header)],
+        ) -> ApiKey:
+            token = bearer.credentials if bearer is not None else header_key
+            named = request.path_params.get(CONTROLLER_PATH_PARAM)
+            return _authorise(request, session, token, scope, [str(named)] if named is not None else [])
+
+        dependency = by_path
+    setattr(dependency, SCOPE_MARK, scope)
+    setattr(dependency, CONTROLLER_QUERY_MARK, controller_query)
+    dependency.__name__ = f"require_scope_{scope.replace(':', '_')}{'_by_query' if controller_query else ''}"
+    return dependency
+
+
+ConsentReader = Annotated[ApiKey, Depends(require_scope(CONSENT_READ))]
+ConsentWriter = Annotated[ApiKey, Depends(require_scope(CONSENT_WRITE))]
+Admin = Annotated[ApiKey, Depends(require_scope(ADMIN))]
+ConsentQueryReader = Annotated[ApiKey, Depends(require_scope(CONSENT_READ, controller_query=True))]
+ConsentQueryWriter = Annotated[ApiKey, Depends(require_scope(CONSENT_WRITE, controller_query=True))]
