@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, database, declarations, documents, keys, lint
+from dataright.cli import audit, consent, database, declarations, documents, keys, lint
 
 app = typer.Typer(
     name="dataright",
@@ -20,3 +20,4 @@ database.register(app)
 audit.register(app)
 keys.register(app)
 documents.register(app)
+consent.register(app)
