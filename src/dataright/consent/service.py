@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.config import get_settings
+from dataright.consent.audiences import hash_email
 from dataright.consent.check import evaluate, reader_for
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
@@ -834,3 +835,44 @@ def lawful_subjects(
     for subject_id in everyone.scalars():
         if subject_id not in decided:
             yield subject_id
+
+
+AUDIENCE_CHUNK = 500
+
+
+def audience_hashes(
+    session: Session, *, declaration: Declaration, controller_id: str, purpose_id: str, now: datetime | None = None
+) -> Iterator[str]:
+    """The SHA-256 of the normalised e-mail addresses of exactly ``lawful_subjects``, streamed in chunks."""
+    moment = now or utcnow()
+    chunk: list[uuid.UUID] = []
+    for subject_id in lawful_subjects(
+        session, declaration=declaration, controller_id=controller_id, purpose_id=purpose_id, now=moment
+    ):
+        chunk.append(subject_id)
+        if len(chunk) >= AUDIENCE_CHUNK:
+            yield from _email_hashes(session, chunk)
+            chunk = []
+    yield from _email_hashes(session, chunk)
+
+
+def _email_hashes(session: Session, subject_ids: list[uuid.UUID]) -> Iterator[str]:
+    if not subject_ids:
+        return
+    addresses = identity.reveal_many(session, subject_ids, kind="email")
+    for subject_id in subject_ids:
+        for address in addresses.get(subject_id, []):
+            yield hash_email(address)
+
+
+def record_audience_export(session: Session, *, controller_id: str, purpose_id: str, count: int, actor: str) -> None:
+    """Note an export in the audit trail: which purpose, how many hashes; never the hashes themselves."""
+    audit(
+        session,
+        actor=actor,
+        action="consent.audience_exported",
+        entity_type="purpose",
+        entity_id=purpose_id,
+        controller_id=controller_id,
+        details={"count": count, "format": "sha256-email"},
+    )

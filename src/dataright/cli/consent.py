@@ -1,0 +1,141 @@
+"""``dataright consent import`` and ``dataright audiences export``: the consent ledger from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from dataright.cli.common import console, err_console, fail, load_or_exit
+from dataright.cli.database import cli_session, settings_or_exit
+from dataright.consent import service
+from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Declaration
+from dataright.errors import DataRightError
+
+consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
+audiences_app = typer.Typer(help="Ad audiences built from the consent ledger.", no_args_is_help=True)
+
+ACTOR = "cli"
+DeclarationsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--declarations",
+        "-d",
+        help="A declaration folder or file (repeatable); default: DATARIGHT_DECLARATIONS.",
+    ),
+]
+ControllerOption = Annotated[str, typer.Option("--controller", "-c", help="The controller id.")]
+
+
+def declaration_for(controller_id: str, paths: list[Path] | None) -> Declaration:
+    """The loaded declaration that has ``controller_id``, or a clear message and exit 1."""
+    chosen = paths or settings_or_exit().declarations
+    if not chosen:
+        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
+    try:
+        registry = DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
+        return registry.controller(controller_id).declaration
+    except DataRightError as exc:
+        fail(f"error: --controller {controller_id}: {exc}")
+        raise AssertionError("unreachable") from None
+
+
+@consent_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV of existing consents (see the columns in the docs).")],
+    controller: ControllerOption,
+    declarations: DeclarationsOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction; a re-run resumes.")] = 1000,
+    validate_only: Annotated[bool, typer.Option("--validate-only", help="Check the file, write nothing.")] = False,
+) -> None:
+    """Import consents from CSV; the whole file is validated first, every problem named by its line.
+
+    Rows are then recorded in batches. Re-running the same file records only what is not in the ledger yet.
+    """
+    if not file.is_file():
+        fail(f"error: {file}: no such file")
+    declaration = declaration_for(controller, declarations)
+    rows, problems = read_rows(file, declaration, controller)
+    if problems:
+        for problem in problems:
+            err_console.print(str(problem), markup=False)
+        fail(f"{len(problems)} problem(s) in {file}; nothing was imported")
+    if validate_only:
+        console.print(f"{file}: {len(rows)} row(s), no problems", markup=False)
+        return
+    result = ImportResult()
+    columns = (TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=not err_console.is_terminal) as progress:
+        task = progress.add_task("import", total=len(rows))
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            try:
+                with cli_session() as session:
+                    import_rows(
+                        session,
+                        declaration=declaration,
+                        controller_id=controller,
+                        rows=batch,
+                        actor=ACTOR,
+                        result=result,
+                    )
+            except DataRightError as exc:
+                progress.stop()
+                fail(f"error: {exc}\n{start} row(s) before this batch are recorded; fix the row and run again")
+            progress.advance(task, len(batch))
+    with cli_session() as session:
+        audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
+    console.print(
+        f"{len(rows)} row(s): {result.recorded} recorded ({result.refused} refused by the age rule), "
+        f"{result.already_imported} already imported",
+        markup=False,
+    )
+
+
+@audiences_app.command("export")
+def export_command(
+    controller: ControllerOption,
+    purpose: Annotated[str, typer.Option("--purpose", "-p", help="The purpose the audience is for.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Write hashed e-mail addresses of exactly the subjects with a lawful basis for the purpose now.
+
+    One lowercase hex SHA-256 of the trimmed, lower-cased address per line: the format Google Customer Match
+    and Meta Custom Audiences take. The export (purpose and count, never the hashes) is audited.
+    """
+    declaration = declaration_for(controller, declarations)
+    temporary = output.with_name(f".{output.name}.partial") if output else None
+    count = 0
+    try:
+        with cli_session() as session:
+            sink = temporary.open("w", encoding="ascii", newline="\n") if temporary else sys.stdout
+            try:
+                for digest in service.audience_hashes(
+                    session, declaration=declaration, controller_id=controller, purpose_id=purpose
+                ):
+                    sink.write(digest + "\n")
+                    count += 1
+            finally:
+                if temporary:
+                    sink.close()
+            service.record_audience_export(
+                session, controller_id=controller, purpose_id=purpose, count=count, actor=ACTOR
+            )
+    except DataRightError as exc:
+        if temporary:
+            temporary.unlink(missing_ok=True)
+        fail(f"error: {exc}")
+    if temporary and output:
+        temporary.replace(output)
+    err_console.print(f"{count} hashed e-mail address(es) for purpose {purpose!r} of {controller}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(audiences_app, name="audiences")
