@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.loader import LoadedDeclaration
-from dataright.declarations.notice import render_notice
+from dataright.declarations.notice import Format, render_notice
 from dataright.declarations.notice.labels import label
 from dataright.declarations.notice.words import localized
 from dataright.declarations.schema import Declaration
@@ -100,10 +102,13 @@ def test_transfers_name_the_country_in_the_notice_language_with_mechanism_and_re
     assert "Irland Stripe" not in nb
 
 
-def test_the_response_deadline_is_the_controllers_stricter_promise(nexalearn: Declaration, shown: Shown) -> None:
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_the_response_deadline_is_the_controllers_stricter_promise(
+    nexalearn: Declaration, shown: Shown, fmt: Format
+) -> None:
     # The GDPR allows one month; NexaLearn promises 30 days, and the extension rule still comes from the law.
-    text = shown(render_notice(nexalearn, "nexalearn", "en", "md"), "md")
-    assert "at the latest within 30 days of receiving your request (Art. 12(3))" in text
+    text = shown(render_notice(nexalearn, "nexalearn", "en", fmt), fmt)
+    assert "at the latest within 30 days of receiving your request (Art. 12(3)). Where necessary," in text
     assert "extend this by a further 2 months; we will then tell you within 1 month" in text
 
 
