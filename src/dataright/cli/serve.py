@@ -1,0 +1,150 @@
+"""``dataright serve``: the API under uvicorn, on 127.0.0.1:8000 by default.
+
+The embedded SQLite database is migrated before the server starts; a PostgreSQL one must be at head
+(``dataright db upgrade``). Outside demo mode a secret key is required. ``--demo`` serves the reference
+organisations under ``examples/``, prints an API key with every scope for them, and runs without a secret
+key by generating one for this run only; identities stored under it cannot be found after a restart, so
+the demo then keeps its data in a fresh temporary database unless ``DATARIGHT_DATABASE_URL`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from pydantic import SecretStr
+
+import dataright
+from dataright.access.models import ALL_CONTROLLERS
+from dataright.access.scopes import KNOWN_SCOPES
+from dataright.access.service import create_key
+from dataright.cli.common import console, err_console
+from dataright.cli.database import safe_url, settings_or_exit
+from dataright.config import SECRET_HINT, Settings
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.errors import ConfigurationError, DeclarationError
+from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.migrate import current_revision, head_revision, upgrade
+from dataright.web.app import create_app
+
+DEMO_EXAMPLES = ("nexalearn", "nestit-group", "nestpros")
+
+
+def examples_folder() -> Path | None:
+    """``examples/`` in the working folder, else beside the source tree (an editable install)."""
+    for candidate in (Path.cwd() / "examples", Path(dataright.__file__).resolve().parents[2] / "examples"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def demo_declarations() -> list[Path]:
+    folder = examples_folder()
+    found = [folder / name for name in DEMO_EXAMPLES if folder is not None and (folder / name).is_dir()]
+    if not found:
+        err_console.print("error: --demo needs the examples/ folder of the dataright repository", markup=False)
+        raise typer.Exit(1)
+    return found
+
+
+def _prepare_database(settings: Settings) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.is_sqlite:
+            upgrade(engine)
+        elif current_revision(engine) != head_revision():
+            err_console.print(
+                f"error: the database at {safe_url(settings.database_url)} is not at revision {head_revision()}; "
+                "run `dataright db upgrade` first",
+                markup=False,
+            )
+            raise typer.Exit(1)
+    finally:
+        engine.dispose()
+
+
+def _demo_key(settings: Settings) -> str:
+    engine = make_engine(settings.database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            _, token = create_key(
+                session, name="demo", scopes=list(KNOWN_SCOPES), controller_ids=[ALL_CONTROLLERS], actor="cli"
+            )
+    finally:
+        engine.dispose()
+    return token
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option("--demo", help="Serve the example organisations with a demo API key.")] = False,
+    declarations: Annotated[
+        list[Path] | None,
+        typer.Option("--declarations", help="A declaration file or folder to serve (repeat).", exists=True),
+    ] = None,
+) -> None:
+    """Start the API (OpenAPI at /docs)."""
+    with ExitStack() as cleanup:
+        _serve(cleanup, host, port, demo, declarations or [])
+
+
+def _serve(cleanup: ExitStack, host: str, port: int, demo: bool, declarations: list[Path]) -> None:
+    settings = settings_or_exit()
+    demo = demo or settings.demo
+    updates: dict[str, Any] = {"demo": demo}
+    if declarations:
+        updates["declarations"] = list(declarations)
+    elif demo and not settings.declarations:
+        updates["declarations"] = demo_declarations()
+    if settings.secret_key is None:
+        if not demo:
+            err_console.print(
+                f"error: DATARIGHT_SECRET_KEY is not set; the server will not start without it: "
+                f"{SECRET_HINT.removeprefix('set DATARIGHT_SECRET_KEY to ')}",
+                markup=False,
+            )
+            raise typer.Exit(1)
+        updates["secret_key"] = SecretStr(secrets.token_urlsafe(32))
+        err_console.print("demo: no DATARIGHT_SECRET_KEY, using an ephemeral one for this run", markup=False)
+        if "database_url" not in settings.model_fields_set:
+            scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="dataright-demo-")))
+            updates["database_url"] = f"sqlite:///{scratch / 'dataright.sqlite3'}"
+            err_console.print(f"demo: data kept in {scratch} for this run only", markup=False)
+    settings = settings.model_copy(update=updates)
+
+    try:
+        registry = DeclarationRegistry.from_paths(settings.declarations)
+    except DeclarationError as exc:
+        for problem in exc.problems:
+            err_console.print(str(problem), markup=False)
+        raise typer.Exit(1) from None
+    except ConfigurationError as exc:
+        err_console.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _prepare_database(settings)
+    app = create_app(settings, registry)
+
+    base = f"http://{host}:{port}"
+    console.print(
+        f"dataright on {base} (OpenAPI: {base}/docs), database {safe_url(settings.database_url)}, "
+        f"controllers: {', '.join(registry.controller_ids) or 'none'}",
+        markup=False,
+    )
+    if demo:
+        token = _demo_key(settings)
+        example = registry.controller_ids[0] if len(registry) else "CONTROLLER"
+        console.print(f"demo API key (every scope, every controller): {token}", markup=False)
+        console.print(
+            f'try: curl -H "Authorization: Bearer {token}" {base}/api/v1/controllers/{example}/audit', markup=False
+        )
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
