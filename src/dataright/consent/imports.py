@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -54,6 +55,7 @@ COLUMNS = frozenset(
         "import_key",
     }
 )
+_T = TypeVar("_T")
 IMPORTABLE = (EventKind.given, EventKind.withdrawn, EventKind.refused, EventKind.objected)
 
 
@@ -129,9 +131,7 @@ def _moment(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _row(
-    cells: dict[str, str], file: str, line: int, declaration: Declaration, controller_id: str, region: str | None
-) -> ImportRow:
+def _identifiers(cells: dict[str, str], region: str | None) -> dict[str, str]:
     identifiers: dict[str, str] = {}
     for kind in IDENTITY_COLUMNS:
         if cells.get(kind):
@@ -141,28 +141,66 @@ def _row(
                 raise _RowProblem(kind, str(exc).split(": ", 1)[-1]) from None
     if not identifiers:
         raise _RowProblem("email", f"at least one of {', '.join(IDENTITY_COLUMNS)} is needed")
-    birth_date = None
-    if cells.get("birth_date"):
-        try:
-            birth_date = date.fromisoformat(cells["birth_date"])
-        except ValueError:
-            raise _RowProblem("birth_date", f"{cells['birth_date']!r} is not a date (YYYY-MM-DD)") from None
-    target = _target(cells)
+    return identifiers
+
+
+def _birth_date(cells: dict[str, str]) -> date | None:
+    if not cells.get("birth_date"):
+        return None
+    try:
+        return date.fromisoformat(cells["birth_date"])
+    except ValueError:
+        raise _RowProblem("birth_date", f"{cells['birth_date']!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _kind(cells: dict[str, str]) -> EventKind:
     status = cells.get("status", "")
     if status not in {k.value for k in IMPORTABLE}:
         raise _RowProblem("status", f"{status!r} is not one of {', '.join(k.value for k in IMPORTABLE)}")
-    kind = EventKind(status)
+    return EventKind(status)
+
+
+def _allowed(declaration: Declaration, controller_id: str, target: Target, kind: EventKind) -> None:
     try:
         validate_event(rules_for(declaration, controller_id).rule(target), kind)
     except DataRightError as exc:
-        column = "topic" if target.kind == "topic" else target.kind.value
-        raise _RowProblem(column, str(exc)) from None
-    occurred_at = _moment(cells.get("occurred_at", ""))
+        raise _RowProblem(target.kind.value, str(exc)) from None
+
+
+def _proof(cells: dict[str, str]) -> Proof:
     proof = Proof(text_hash=cells.get("text_hash") or None, language=cells.get("language") or None)
     try:
         proof.digest()
     except DataRightError as exc:
         raise _RowProblem("text_hash", str(exc).split(": ", 1)[-1]) from None
+    return proof
+
+
+def _row(
+    cells: dict[str, str], file: str, line: int, declaration: Declaration, controller_id: str, region: str | None
+) -> ImportRow | list[_RowProblem]:
+    """The row, or every problem it has."""
+    problems: list[_RowProblem] = []
+
+    def attempt(step: Callable[[], _T]) -> _T | None:
+        try:
+            return step()
+        except _RowProblem as exc:
+            problems.append(exc)
+            return None
+
+    identifiers = attempt(lambda: _identifiers(cells, region))
+    birth_date = attempt(lambda: _birth_date(cells))
+    target = attempt(lambda: _target(cells))
+    kind = attempt(lambda: _kind(cells))
+    if target is not None and kind is not None:
+        attempt(lambda: _allowed(declaration, controller_id, target, kind))
+    occurred_at = attempt(lambda: _moment(cells.get("occurred_at", "")))
+    proof = attempt(lambda: _proof(cells))
+    if problems:
+        return problems
+    assert identifiers is not None and target is not None and kind is not None
+    assert occurred_at is not None and proof is not None
     content = "\x1f".join(f"{k}={cells.get(k, '')}" for k in sorted(COLUMNS - {"import_key"}))
     return ImportRow(
         file=file,
@@ -204,10 +242,9 @@ def read_rows(path: Path, declaration: Declaration, controller_id: str) -> tuple
             clean = {k: (v or "").strip() for k, v in cells.items()}
             if not any(clean.values()):
                 continue
-            try:
-                row = _row(clean, str(path), line, declaration, controller_id, region)
-            except _RowProblem as exc:
-                problems.append(Located(str(path), line, exc.column, str(exc)))
+            row = _row(clean, str(path), line, declaration, controller_id, region)
+            if isinstance(row, list):
+                problems.extend(Located(str(path), line, p.column, str(p)) for p in row)
                 continue
             if row.import_key in keys:
                 problems.append(

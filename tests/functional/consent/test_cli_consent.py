@@ -1,0 +1,258 @@
+"""``dataright consent import`` and ``dataright audiences export`` against a real database."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from consent_helpers import NESTIT, NEXALEARN, new_subject
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from dataright.audit.models import AuditEntry
+from dataright.cli.main import app
+from dataright.config import Settings, use_settings
+from dataright.consent import service
+from dataright.consent.models import ConsentEvent
+from dataright.consent.rules import EventKind, Method
+from dataright.consent.targets import Target
+from dataright.declarations.schema import Declaration
+from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.migrate import upgrade
+from dataright.storage.types import utcnow
+from fixtures.db import TEST_SECRET
+
+runner = CliRunner()
+HEADER = "email,phone,birth_date,purpose,topic,channel,status,occurred_at,text_hash,language\n"
+
+
+@pytest.fixture
+def database(fresh_db_url: str, examples_dir: Path) -> Iterator[Engine]:
+    """A migrated database of its own (the CLI commits) with the three examples configured."""
+    declarations = [examples_dir / name for name in ("nexalearn", "nestit-group", "nestpros")]
+    use_settings(Settings(database_url=fresh_db_url, secret_key=TEST_SECRET, declarations=declarations))
+    engine = make_engine(fresh_db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    use_settings(None)
+
+
+def _count(engine: Engine, controller_id: str) -> int:
+    with session_scope(make_session_factory(engine), write=False) as session:
+        return session.execute(
+            select(func.count()).select_from(ConsentEvent).where(ConsentEvent.controller_id == controller_id)
+        ).scalar_one()
+
+
+def _recent(days: int = 10) -> str:
+    return (utcnow() - timedelta(days=days)).isoformat()
+
+
+# -- import ---------------------------------------------------------------------------------------
+def test_a_bad_file_is_reported_by_line_and_nothing_is_written(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text(
+        HEADER
+        + f"ok@example.org,,,analytics,,,given,{_recent()},,nb\n"
+        + f"not-an-address,,,analytics,,,given,{_recent()},,\n"
+        + f"fine@example.org,,,teaching,,,given,{_recent()},,\n"
+        + "late@example.org,,,analytics,,,given,2025-01-01T10:00:00,,\n"
+        + f"who@example.org,,,analytics,,,maybe,{_recent()},xyz,\n"
+    )
+    result = runner.invoke(app, ["consent", "import", str(path), "--controller", NEXALEARN])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert f"{path}:3 email: not a valid e-mail address" in lines[0]
+    assert f"{path}:4 purpose: purpose 'teaching' rests on contract, not consent; there is no given to record" in lines
+    assert f"{path}:5 occurred_at: '2025-01-01T10:00:00' has no time zone; add Z or an offset such as +01:00" in lines
+    assert f"{path}:6 status: 'maybe' is not one of given, withdrawn, refused, objected" in lines
+    assert any(line.startswith(f"{path}:6 text_hash:") for line in lines)
+    assert "5 problem(s)" in result.output
+    assert "nothing was imported" in result.output
+    assert _count(database, NEXALEARN) == 0
+
+
+def test_a_good_file_is_imported_once_however_often_it_is_run(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    child_birth = date(date.today().year - 10, 1, 1).isoformat()
+    path.write_text(
+        HEADER
+        + f"kari@example.org,,,analytics,,,given,{_recent()},{'a' * 64},nb\n"
+        + f"kari@example.org,,,analytics,,,withdrawn,{_recent(2)},,\n"
+        + f"ola@example.org,,{child_birth},analytics,,,given,{_recent()},,\n"
+        + f"per@example.org,+47 912 34 567,,,birthday-greetings,email,objected,{_recent()},,\n"
+    )
+    first = runner.invoke(app, ["consent", "import", str(path), "--controller", NEXALEARN, "--batch-size", "2"])
+    assert first.exit_code == 0, first.output
+    assert "4 row(s): 4 recorded (1 refused by the age rule), 0 already imported" in first.output
+    assert _count(database, NEXALEARN) == 4
+    again = runner.invoke(app, ["consent", "import", str(path), "--controller", NEXALEARN])
+    assert again.exit_code == 0, again.output
+    assert "4 row(s): 0 recorded (0 refused by the age rule), 4 already imported" in again.output
+    assert _count(database, NEXALEARN) == 4
+    with session_scope(make_session_factory(database), write=False) as session:
+        kinds = session.execute(select(ConsentEvent.kind).order_by(ConsentEvent.id)).scalars().all()
+        imports = session.execute(select(AuditEntry).where(AuditEntry.action == "consent.imported")).scalars().all()
+    assert kinds == ["given", "withdrawn", "refused", "objected"]
+    assert [e.details for e in imports] == [
+        {"rows": 4, "recorded": 4, "already_imported": 0},
+        {"rows": 4, "recorded": 0, "already_imported": 4},
+    ]
+
+
+def test_validate_only_writes_nothing(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text(HEADER + f"kari@example.org,,,analytics,,,given,{_recent()},,\n")
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN, "--validate-only"])
+    assert result.exit_code == 0, result.output
+    assert "1 row(s), no problems" in result.output
+    assert _count(database, NEXALEARN) == 0
+
+
+def test_unknown_columns_and_controllers_are_named(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text("mail,purpose\nx@example.org,analytics\n")
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN])
+    assert result.exit_code == 1
+    assert f"{path}:1 header: unknown columns ['mail']" in result.output
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", "nobody"])
+    assert result.exit_code == 1
+    assert "--controller nobody: no loaded declaration has a controller 'nobody'" in result.output
+
+
+# -- audience export ------------------------------------------------------------------------------
+def _sha(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def _seed_audience(session: Session, nestit: Declaration) -> dict[str, str]:
+    """One subject per situation; returns address -> situation."""
+    purpose = Target.purpose("ad-network-matching")
+    situations = {
+        "given": [EventKind.given],
+        "withdrawn": [EventKind.given, EventKind.withdrawn],
+        "objected": [EventKind.given, EventKind.objected],
+        "refused": [EventKind.refused],
+        "nothing": [],
+    }
+    addresses: dict[str, str] = {}
+    for situation, kinds in situations.items():
+        address = f"{situation}.person@example.se"
+        subject = new_subject(session, NESTIT, address=address)
+        addresses[address] = situation
+        for kind in kinds:
+            service.record(
+                session,
+                declaration=nestit,
+                controller_id=NESTIT,
+                target=purpose,
+                kind=kind,
+                method=Method.web_form,
+                actor="test",
+                subject_id=subject.id,
+            )
+    expired = new_subject(session, NESTIT, address="Expired.Person@Example.se")
+    service.record(
+        session,
+        declaration=nestit,
+        controller_id=NESTIT,
+        target=purpose,
+        kind=EventKind.given,
+        method=Method.import_,
+        actor="test",
+        subject_id=expired.id,
+        occurred_at=utcnow() - timedelta(days=400),
+    )
+    gpc = new_subject(session, NESTIT, address="gpc.person@example.se")
+    service.record(
+        session,
+        declaration=nestit,
+        controller_id=NESTIT,
+        target=purpose,
+        kind=EventKind.given,
+        method=Method.web_form,
+        actor="test",
+        subject_id=gpc.id,
+    )
+    service.check(session, declaration=nestit, controller_id=NESTIT, target=purpose, subject_id=gpc.id, gpc=True)
+    also = new_subject(session, NESTIT, address="  Also.Given@Example.SE ")
+    service.record(
+        session,
+        declaration=nestit,
+        controller_id=NESTIT,
+        target=purpose,
+        kind=EventKind.given,
+        method=Method.web_form,
+        actor="test",
+        subject_id=also.id,
+    )
+    other_controller = new_subject(session, "provendo-as", address="given.person@example.se")
+    service.record(
+        session,
+        declaration=nestit,
+        controller_id="provendo-as",
+        target=purpose,
+        kind=EventKind.given,
+        method=Method.web_form,
+        actor="test",
+        subject_id=other_controller.id,
+    )
+    return addresses
+
+
+def test_the_audience_is_exactly_the_subjects_with_consent_now(
+    database: Engine, nestit: Declaration, tmp_path: Path
+) -> None:
+    with session_scope(make_session_factory(database)) as session:
+        _seed_audience(session, nestit)
+    output = tmp_path / "audience.txt"
+    result = runner.invoke(
+        app, ["audiences", "export", "--controller", NESTIT, "--purpose", "ad-network-matching", "-o", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(output.read_text().splitlines()) == sorted(
+        [_sha("given.person@example.se"), _sha("also.given@example.se")]
+    )
+    assert "2 hashed e-mail address(es)" in result.output
+    with session_scope(make_session_factory(database), write=False) as session:
+        entry = session.execute(select(AuditEntry).where(AuditEntry.action == "consent.audience_exported")).scalar_one()
+    assert (entry.controller_id, entry.entity_id, entry.details) == (
+        NESTIT,
+        "ad-network-matching",
+        {"count": 2, "format": "sha256-email"},
+    )
+
+
+def test_a_legitimate_interest_audience_is_everyone_who_has_not_objected(database: Engine, nestit: Declaration) -> None:
+    with session_scope(make_session_factory(database)) as session:
+        stays = new_subject(session, NESTIT, address="stays@example.se")
+        leaves = new_subject(session, NESTIT, address="leaves@example.se")
+        service.record(
+            session,
+            declaration=nestit,
+            controller_id=NESTIT,
+            target=Target.purpose("personalised-advertising"),
+            kind=EventKind.objected,
+            method=Method.web_form,
+            actor="test",
+            subject_id=leaves.id,
+        )
+        assert stays.id != leaves.id
+    result = runner.invoke(app, ["audiences", "export", "-c", NESTIT, "-p", "personalised-advertising"])
+    assert result.exit_code == 0, result.output
+    assert _sha("stays@example.se") in result.stdout
+    assert _sha("leaves@example.se") not in result.stdout
+
+
+def test_an_unknown_purpose_fails_and_leaves_no_file(database: Engine, tmp_path: Path) -> None:
+    output = tmp_path / "audience.txt"
+    result = runner.invoke(app, ["audiences", "export", "-c", NESTIT, "-p", "nope", "-o", str(output)])
+    assert result.exit_code == 1
+    assert "purpose 'nope' is not declared for controller 'nestit-group-ab'" in result.output
+    assert not output.exists()
+    assert list(tmp_path.iterdir()) == []
