@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dataright.access.models import ALL_CONTROLLERS, ApiKey
@@ -25,6 +25,8 @@ from dataright.storage.types import utcnow
 
 TOKEN = re.compile(r"^dr_(?P<prefix>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})$")
 CONTROLLER_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+# Built once: every authenticated request runs it, and building a select per call costs twice as much.
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
 
 
 def token_hash(token: str) -> str:
@@ -82,7 +84,7 @@ def authenticate(session: Session, token: str) -> ApiKey:
     """The active key a token belongs to; ``Unauthenticated`` otherwise (one message for every failure)."""
     match = TOKEN.fullmatch(token.strip())
     if match is not None:
-        key = session.execute(select(ApiKey).where(ApiKey.prefix == match["prefix"])).scalar_one_or_none()
+        key = session.execute(_BY_PREFIX, {"prefix": match["prefix"]}).scalar_one_or_none()
         if key is not None and key.active and hmac.compare_digest(key.hash, token_hash(token.strip())):
             return key
     raise Unauthenticated("invalid or revoked API key")
