@@ -423,6 +423,19 @@ def check(
     return decision
 
 
+def check_unknown(
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    target: Target,
+    now: datetime | None = None,
+    gpc: bool = False,
+) -> Decision:
+    """The answer for a subject or device the ledger has never seen: what the legal basis alone says."""
+    rule = rules_for(declaration, controller_id).rule(target)
+    return decide(rule, None, now=now or utcnow(), gpc=gpc)
+
+
 def _check_dnc(
     session: Session,
     decision: Decision,

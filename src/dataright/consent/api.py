@@ -1,0 +1,420 @@
+"""The consent API: check, record, history, preferences, cookie banners and device linking.
+
+Every route but the cookie banner's acts for the controller named in the ``controller`` query parameter
+(``web.dependencies``) with a ``consent:read`` or ``consent:write`` key. ``POST /api/v1/cookie-consent``
+is public: a banner runs in a visitor's browser, where no secret can be kept; it records choices of an
+anonymous device only (never of a subject), and each client address may call it a limited number of times
+a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is honoured.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from dataright.access.models import ApiKey
+from dataright.consent import service
+from dataright.consent.dnc import DncRegistry
+from dataright.consent.rules import Decision
+from dataright.consent.schemas import (
+    BatchIn,
+    BatchOut,
+    CookieConsentIn,
+    CookieConsentOut,
+    DecisionOut,
+    EventIn,
+    EventOut,
+    HistoryOut,
+    LinkDeviceIn,
+    PreferenceOut,
+    PreferencesIn,
+    PreferencesOut,
+    ProofIn,
+    SubjectRef,
+    TargetFields,
+    UnsubscribeLinkOut,
+)
+from dataright.consent.targets import Target
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Channel, CookieCategory, Declaration
+from dataright.errors import DataRightError, NotFound, ValidationFailed
+from dataright.identity import service as identity
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, Registry
+
+router = APIRouter(tags=["consent"])
+
+COOKIE_CONSENT_PER_MINUTE = 120
+
+
+class RateLimited(DataRightError):
+    title = "Too many requests"
+    status = 429
+
+
+class WindowLimiter:
+    """At most ``limit`` calls per ``window`` seconds per key, counted in fixed windows, in this process."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._counts: dict[str, int] = {}
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._started >= self.window:
+                self._counts.clear()
+                self._started = now
+            count = self._counts.get(key, 0) + 1
+            self._counts[key] = count
+            return count <= self.limit
+
+
+cookie_consent_limiter = WindowLimiter(COOKIE_CONSENT_PER_MINUTE)
+
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+def gpc(request: Request) -> bool:
+    """The Global Privacy Control signal: ``Sec-GPC: 1``."""
+    return request.headers.get("sec-gpc", "").strip() == "1"
+
+
+def actor_of(key: ApiKey) -> str:
+    return f"api-key:{key.id}"
+
+
+def proof_of(request: Request, proof: ProofIn | None) -> service.Proof:
+    """The proof from the body, with the client's address and user agent (kept only if the settings say so)."""
+    return service.Proof(
+        text=proof.text if proof else None,
+        text_hash=proof.text_hash if proof else None,
+        language=proof.language if proof else None,
+        ip_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def dnc_registry(request: Request) -> DncRegistry | None:
+    """The Do Not Call registry the application was given (``app.state.dnc_registry``), if any."""
+    registry = getattr(request.app.state, "dnc_registry", None)
+    return registry if isinstance(registry, DncRegistry) else None
+
+
+def declaration_of(registry: DeclarationRegistry, controller: str) -> Declaration:
+    return registry.controller(controller).declaration
+
+
+def _subject_id(
+    session: DbSession, controller: str, declaration: Declaration, ref: SubjectRef, *, create: bool
+) -> uuid.UUID:
+    if ref.subject_id is not None:
+        return ref.subject_id
+    identifiers = ref.identifiers()
+    if not identifiers:
+        raise ValidationFailed("subject: give subject_id or at least one of email, phone, customer_id")
+    region = declaration.controller_by_id[controller].country
+    if create:
+        subject = identity.get_or_create_subject(
+            session, controller_id=controller, identifiers=identifiers, birth_date=ref.birth_date, region=region
+        )
+        return subject.id
+    for kind, value in identifiers.items():
+        found = identity.find_subject(session, controller_id=controller, kind=kind, value=value, region=region)
+        if found is not None:
+            return found.id
+    raise NotFound(f"no subject of controller {controller!r} has these identifiers")
+
+
+def _decide(
+    request: Request,
+    session: Session,
+    declaration: Declaration,
+    controller: str,
+    target: Target,
+    *,
+    subject_id: uuid.UUID | None,
+    device: str | None,
+    identifier: tuple[str, str] | None,
+    actor: str,
+) -> Decision:
+    """One check; a subject or device the ledger has never seen gets what the legal basis alone says."""
+    if sum(x is not None for x in (subject_id, device, identifier)) != 1:
+        raise ValidationFailed("give exactly one of subject_id, device_id or an identifier (email, phone, customer_id)")
+    signal = gpc(request)
+    device_id: uuid.UUID | None = None
+    if device is not None:
+        found = identity.find_device(session, controller, device)
+        if found is None and signal:
+            found = identity.get_or_create_device(session, controller, device, actor=actor)
+        device_id = found.id if found is not None else None
+    elif identifier is not None:
+        region = declaration.controller_by_id[controller].country
+        subject = identity.find_subject(
+            session, controller_id=controller, kind=identifier[0], value=identifier[1], region=region
+        )
+        subject_id = subject.id if subject is not None else None
+    if subject_id is None and device_id is None:
+        return service.check_unknown(declaration=declaration, controller_id=controller, target=target, gpc=signal)
+    return service.check(
+        session,
+        declaration=declaration,
+        controller_id=controller,
+        target=target,
+        subject_id=subject_id,
+        device_id=device_id,
+        gpc=signal,
+        actor=actor,
+        dnc=dnc_registry(request),
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# checks
+# ------------------------------------------------------------------------------------------------
+@router.get("/api/v1/consent/check", response_model=DecisionOut)
+def check(
+    request: Request,
+    controller: str,
+    key: ConsentQueryReader,
+    session: DbSession,
+    registry: Registry,
+    subject_id: uuid.UUID | None = None,
+    device_id: Annotated[str | None, Query(max_length=128, description="The banner's device id.")] = None,
+    purpose: str | None = None,
+    cookie: CookieCategory | None = None,
+    topic: str | None = None,
+    channel: Channel | None = None,
+) -> DecisionOut:
+    """May this purpose / cookie category / topic × channel be used for this subject or device now?
+
+    Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
+    phone or customer id with the batch form (identifiers do not belong in URLs).
+    """
+    declaration = declaration_of(registry, controller)
+    target = TargetFields(purpose=purpose, cookie=cookie, topic=topic, channel=channel).target()
+    decision = _decide(
+        request,
+        session,
+        declaration,
+        controller,
+        target,
+        subject_id=subject_id,
+        device=device_id,
+        identifier=None,
+        actor=actor_of(key),
+    )
+    return DecisionOut.of(target, decision)
+
+
+@router.post("/api/v1/consent/check/batch", response_model=BatchOut)
+def check_batch(
+    request: Request, controller: str, body: BatchIn, key: ConsentQueryReader, session: DbSession, registry: Registry
+) -> BatchOut:
+    """Many checks in one call, answered in order; items may name the subject by an identifier."""
+    declaration = declaration_of(registry, controller)
+    results: list[DecisionOut] = []
+    for item in body.items:
+        target = item.target()
+        decision = _decide(
+            request,
+            session,
+            declaration,
+            controller,
+            target,
+            subject_id=item.subject_id,
+            device=item.device_id,
+            identifier=item.identifier(),
+            actor=actor_of(key),
+        )
+        results.append(DecisionOut.of(target, decision))
+    return BatchOut(results=results)
+
+
+# ------------------------------------------------------------------------------------------------
+# recording and history
+# ------------------------------------------------------------------------------------------------
+@router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
+def record_event(
+    request: Request, controller: str, body: EventIn, key: ConsentQueryWriter, session: DbSession, registry: Registry
+) -> EventOut:
+    """Record a consent event (given, withdrawn, refused, objected ...) and return it with its receipt.
+
+    A ``given`` the rules refuse (a child below the consent age, a guardian who is not linked) is recorded
+    as ``refused`` with the reason; read ``kind`` and ``reason`` in the answer.
+    """
+    declaration = declaration_of(registry, controller)
+    target = body.target()
+    subject_id = device_id = None
+    if (body.subject is None) == (body.device_id is None):
+        raise ValidationFailed("give exactly one of subject and device_id")
+    if body.subject is not None:
+        subject_id = _subject_id(session, controller, declaration, body.subject, create=True)
+    else:
+        assert body.device_id is not None
+        device_id = identity.get_or_create_device(session, controller, body.device_id, actor=actor_of(key)).id
+    guardian_id = _subject_id(session, controller, declaration, body.guardian, create=False) if body.guardian else None
+    event = service.record(
+        session,
+        declaration=declaration,
+        controller_id=controller,
+        target=target,
+        kind=body.kind,
+        method=body.method,
+        actor=actor_of(key),
+        subject_id=subject_id,
+        device_id=device_id,
+        notice_version=body.notice_version,
+        occurred_at=body.occurred_at,
+        source=body.source,
+        proof=proof_of(request, body.proof),
+        guardian_id=guardian_id,
+        import_key=body.import_key,
+        gpc=gpc(request),
+    )
+    return EventOut.of(event)
+
+
+@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
+def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: DbSession) -> EventOut:
+    """One event with its receipt."""
+    return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
+
+
+@router.get("/api/v1/consent/subjects/{subject_id}/history", response_model=HistoryOut)
+def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: DbSession) -> HistoryOut:
+    """Every consent event of the subject, in the order they happened, each with its receipt."""
+    events = service.history(session, controller_id=controller, subject_id=subject_id)
+    return HistoryOut(subject_id=subject_id, events=[EventOut.of(e) for e in events])
+
+
+# ------------------------------------------------------------------------------------------------
+# preferences and unsubscribe links
+# ------------------------------------------------------------------------------------------------
+def _preferences(
+    session: DbSession, declaration: Declaration, controller: str, subject_id: uuid.UUID
+) -> PreferencesOut:
+    rows = service.preferences(session, declaration=declaration, controller_id=controller, subject_id=subject_id)
+    return PreferencesOut(
+        subject_id=subject_id,
+        preferences=[
+            PreferenceOut(
+                topic=p.topic_id,
+                channel=p.channel,
+                allowed=p.decision.allowed,
+                basis=p.decision.basis,
+                reason=p.decision.reason.value,
+                event_id=p.decision.event_id,
+                changeable=p.changeable,
+            )
+            for p in rows
+        ],
+    )
+
+
+@router.get("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+def get_preferences(
+    subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: DbSession, registry: Registry
+) -> PreferencesOut:
+    """Every communication topic × channel with what applies to the subject now."""
+    return _preferences(session, declaration_of(registry, controller), controller, subject_id)
+
+
+@router.put("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+def put_preferences(
+    request: Request,
+    subject_id: uuid.UUID,
+    controller: str,
+    body: PreferencesIn,
+    key: ConsentQueryWriter,
+    session: DbSession,
+    registry: Registry,
+) -> PreferencesOut:
+    """Switch topics × channels on or off; only changes are recorded (as consent, withdrawal or objection)."""
+    declaration = declaration_of(registry, controller)
+    service.set_preferences(
+        session,
+        declaration=declaration,
+        controller_id=controller,
+        subject_id=subject_id,
+        choices={Target.topic(c.topic, c.channel): c.enabled for c in body.choices},
+        method=body.method,
+        actor=actor_of(key),
+        proof=proof_of(request, body.proof),
+        gpc=gpc(request),
+    )
+    return _preferences(session, declaration, controller, subject_id)
+
+
+@router.get("/api/v1/consent/subjects/{subject_id}/unsubscribe-link", response_model=UnsubscribeLinkOut)
+def unsubscribe_link(
+    subject_id: uuid.UUID,
+    controller: str,
+    topic: str,
+    channel: Channel,
+    key: ConsentQueryReader,
+    session: DbSession,
+    registry: Registry,
+) -> UnsubscribeLinkOut:
+    """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""
+    identity.get_subject(session, subject_id)
+    headers = service.unsubscribe_link_headers(
+        declaration=declaration_of(registry, controller),
+        controller_id=controller,
+        subject_id=subject_id,
+        topic_id=topic,
+        channel=channel,
+    )
+    url = headers["List-Unsubscribe"].split(",")[0].strip("<> ")
+    return UnsubscribeLinkOut(url=url, headers=headers)
+
+
+# ------------------------------------------------------------------------------------------------
+# cookie banners and devices
+# ------------------------------------------------------------------------------------------------
+@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
+def cookie_consent(request: Request, body: CookieConsentIn, session: DbSession, registry: Registry) -> CookieConsentOut:
+    """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
+
+    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` opts the
+    device out of targeting whatever was ticked. Link the device to a subject on login with
+    ``POST /api/v1/consent/devices/link``.
+    """
+    client = request.client.host if request.client else "unknown"
+    if not cookie_consent_limiter.allow(client):
+        raise RateLimited(f"at most {COOKIE_CONSENT_PER_MINUTE} cookie choices a minute from one address")
+    events = service.record_cookie_consent(
+        session,
+        declaration=declaration_of(registry, body.controller),
+        controller_id=body.controller,
+        device_token=body.device_id,
+        accepted=[c.value for c in body.accepted],
+        actor="cookie-banner",
+        notice_version=body.notice_version,
+        gpc=gpc(request),
+        proof=proof_of(request, body.proof),
+    )
+    return CookieConsentOut(events=[EventOut.of(e) for e in events])
+
+
+@router.post("/api/v1/consent/devices/link", response_model=list[EventOut])
+def link_device(
+    controller: str, body: LinkDeviceIn, key: ConsentQueryWriter, session: DbSession, registry: Registry
+) -> list[EventOut]:
+    """On login: tie the banner's device to the subject; its choices are recorded as the subject's own."""
+    events = service.link_device_to_subject(
+        session,
+        declaration=declaration_of(registry, controller),
+        controller_id=controller,
+        device_token=body.device_id,
+        subject_id=body.subject_id,
+        actor=actor_of(key),
+    )
+    return [EventOut.of(e) for e in events]
