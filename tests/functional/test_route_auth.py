@@ -34,6 +34,9 @@ EXPECTED_PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("POST", "/api/v1/cookie-consent"),
+    ("GET", "/u/{token}"),
+    ("POST", "/u/{token}"),
 }
 BAD_TOKEN = "dr_000000000000_" + "A" * 43
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

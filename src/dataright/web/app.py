@@ -24,6 +24,8 @@ from sqlalchemy import text
 from dataright import __version__
 from dataright.audit.api import router as audit_router
 from dataright.config import Settings, get_settings, use_settings
+from dataright.consent.api import router as consent_router
+from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError
 from dataright.storage.engine import make_engine, make_session_factory
@@ -42,12 +44,19 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/docs"),
         ("GET", "/docs/oauth2-redirect"),
         ("GET", "/redoc"),
+        # consent: a cookie banner runs in the visitor's browser and cannot hold a key (anonymous devices only,
+        # rate-limited); one-click unsubscribe links are reached from e-mails, the signed token is the credential
+        ("POST", "/api/v1/cookie-consent"),
+        ("GET", "/u/{token}"),
+        ("POST", "/u/{token}"),
     }
 )
 
 
 def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router)
+    app.include_router(consent_router)
+    app.include_router(consent_pages)
 
 
 def _scopes_required(dependant: Dependant) -> set[str]:
