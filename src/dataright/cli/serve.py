@@ -31,6 +31,7 @@ from dataright.errors import ConfigurationError, DeclarationError
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.app import create_app
+from dataright.web.logging import uvicorn_log_config
 
 DEMO_EXAMPLES = ("nexalearn", "nestit-group", "nestpros")
 
@@ -143,7 +144,7 @@ def _serve(cleanup: ExitStack, host: str, port: int, demo: bool, declarations: l
         console.print(
             f'try: curl -H "Authorization: Bearer {token}" {base}/api/v1/controllers/{example}/audit', markup=False
         )
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", log_config=uvicorn_log_config())
 
 
 def register(app: typer.Typer) -> None:
