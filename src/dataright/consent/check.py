@@ -1,9 +1,10 @@
 """The consent check's hot path: a primary-key lookup on ``consent_state`` through the DBAPI connection.
 
 The SELECT is built once with SQLAlchemy Core, compiled once per dialect and then run as a plain DBAPI
-statement (SQLite's statement cache and psycopg's automatic prepare make it a prepared point lookup); no
-ORM, no per-call statement building. The decision itself is ``rules.decide``. There is no cache in front:
-a write committed anywhere is seen by the next check.
+statement through ``connection.execute`` (sqlite3 and psycopg 3 both have it; SQLite's statement cache and
+psycopg's automatic prepare make it a prepared point lookup); no ORM, no per-call statement building.
+The decision itself is ``rules.decide``. There is no cache in front: a write committed anywhere is seen
+by the next check.
 
 Two doors share this code: ``service.check`` runs it on a session's own connection (so it sees that
 session's uncommitted writes), and ``ConsentChecker`` keeps one autocommit connection per thread for
@@ -13,7 +14,7 @@ callers that check at high rates in-process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -34,64 +35,66 @@ from dataright.consent.rules import (
 from dataright.consent.targets import Holder, Target, TargetKind
 
 _TABLE = ConsentState.__table__
-_COLUMNS = (_TABLE.c.status, _TABLE.c.event_id, _TABLE.c.expires_at, _TABLE.c.evidenced, _TABLE.c.occurred_at)
+_KINDS = {kind.value: kind for kind in EventKind}
+_KEY = ("controller_id", "holder", "target")
 
 
 def _by_key(*targets: str) -> Select[Any]:
-    where = [_TABLE.c.controller_id == bindparam("controller_id"), _TABLE.c.holder == bindparam("holder")]
+    c = _TABLE.c
+    where = [c.controller_id == bindparam("controller_id"), c.holder == bindparam("holder")]
     if len(targets) == 1:
-        return select(*_COLUMNS).where(*where, _TABLE.c.target == bindparam(targets[0]))
-    return select(_TABLE.c.target, *_COLUMNS).where(*where, _TABLE.c.target.in_([bindparam(t) for t in targets]))
+        return select(c.status, c.event_id, c.expires_at, c.evidenced).where(*where, c.target == bindparam("target"))
+    columns = (c.target, c.status, c.event_id, c.expires_at, c.evidenced, c.occurred_at)
+    return select(*columns).where(*where, c.target.in_([bindparam(t) for t in targets]))
+
+
+def _datetime_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """Raw column value to an aware UTC datetime. SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC (see
+    ``storage.types``), which the C ``fromisoformat`` reads far faster than a regex-based processor."""
+    if dialect.name == "sqlite":
+        return lambda value: datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return lambda value: value.astimezone(UTC)
 
 
 class StateReader:
-    """Compiled point lookups for one dialect."""
+    """Compiled point lookups for one dialect, run straight on a DBAPI connection."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._one_sql, self._one_params = self._compile(_by_key("target"), dialect)
-        self._two_sql, self._two_params = self._compile(_by_key("first", "second"), dialect)
-        processor = _TABLE.c.expires_at.type.dialect_impl(dialect).result_processor(dialect, None)
-        self._datetime: Callable[[Any], datetime | None] = processor or (lambda v: v)
-
-    @staticmethod
-    def _compile(statement: Select[Any], dialect: Dialect) -> tuple[str, Callable[[Mapping[str, str]], Any]]:
-        compiled = statement.compile(dialect=dialect)
-        if compiled.positional:
-            names = tuple(compiled.positiontup or ())
-            return compiled.string, lambda params: tuple(params[n] for n in names)
-        return compiled.string, lambda params: params
-
-    def _view(self, row: Sequence[Any]) -> StateView:
-        status, event_id, expires, evidenced, occurred = row
-        return StateView(
-            EventKind(status),
-            int(event_id),
-            self._datetime(expires) if expires is not None else None,
-            bool(evidenced),
-            self._datetime(occurred),
-        )
+        one = _by_key("target").compile(dialect=dialect)
+        two = _by_key("first", "second").compile(dialect=dialect)
+        self._positional = bool(one.positional)
+        if self._positional:
+            assert tuple(one.positiontup or ()) == _KEY, one.positiontup
+            assert tuple(two.positiontup or ()) == ("controller_id", "holder", "first", "second"), two.positiontup
+        self._one_sql, self._two_sql = one.string, two.string
+        self._datetime = _datetime_reader(dialect)
 
     def read(self, dbapi_connection: Any, controller_id: str, holder: str, target: str) -> StateView | None:
-        cursor = dbapi_connection.cursor()
-        try:
+        if self._positional:
+            params: Any = (controller_id, holder, target)
+        else:
             params = {"controller_id": controller_id, "holder": holder, "target": target}
-            cursor.execute(self._one_sql, self._one_params(params))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        return self._view(row) if row is not None else None
+        row = dbapi_connection.execute(self._one_sql, params).fetchone()
+        if row is None:
+            return None
+        status, event_id, expires, evidenced = row
+        kind = _KINDS[status]
+        # only a given consent can lapse: parse its end alone
+        expires_at = self._datetime(expires) if expires is not None and kind is EventKind.given else None
+        return StateView(kind, event_id, expires_at, bool(evidenced))
 
     def read_two(
         self, dbapi_connection: Any, controller_id: str, holder: str, first: str, second: str
     ) -> tuple[StateView | None, StateView | None]:
-        cursor = dbapi_connection.cursor()
-        try:
+        if self._positional:
+            params: Any = (controller_id, holder, first, second)
+        else:
             params = {"controller_id": controller_id, "holder": holder, "first": first, "second": second}
-            cursor.execute(self._two_sql, self._two_params(params))
-            rows = {row[0]: self._view(row[1:]) for row in cursor.fetchall()}
-        finally:
-            cursor.close()
-        return rows.get(first), rows.get(second)
+        views: dict[str, StateView] = {}
+        for target, status, event_id, expires, evidenced, occurred in dbapi_connection.execute(self._two_sql, params):
+            expires_at = self._datetime(expires) if expires is not None else None
+            views[target] = StateView(_KINDS[status], event_id, expires_at, bool(evidenced), self._datetime(occurred))
+        return views.get(first), views.get(second)
 
 
 @cache
@@ -101,11 +104,6 @@ def _reader(dialect_name: str, paramstyle: str, dialect: Dialect) -> StateReader
 
 def reader_for(dialect: Dialect) -> StateReader:
     return _reader(dialect.name, str(dialect.paramstyle), dialect)
-
-
-def depends_on_state(rule: TargetRule) -> bool:
-    """Whether anything recorded can change the answer (a contract purpose always answers the same)."""
-    return rule.basis is not None and (rule.needs_consent or rule.opt_out_basis or rule.gpc_applies)
 
 
 def current_state(
@@ -132,7 +130,7 @@ def evaluate(
     gpc: bool = False,
 ) -> tuple[Decision, StateView | None, TargetRule]:
     rule = rules.rule(target)
-    state = current_state(reader, dbapi_connection, rules, holder, rule) if depends_on_state(rule) else None
+    state = current_state(reader, dbapi_connection, rules, holder, rule) if rule.reads_state else None
     return decide(rule, state, now=now, gpc=gpc), state, rule
 
 
@@ -165,16 +163,10 @@ class ConsentChecker:
         now: datetime | None = None,
         gpc: bool = False,
     ) -> Decision:
-        decision, _, _ = evaluate(
-            self._reader,
-            self._dbapi_connection(),
-            rules,
-            holder.code,
-            target,
-            now=now or datetime.now(UTC),
-            gpc=gpc,
-        )
-        return decision
+        raw = getattr(self._local, "raw", None) or self._dbapi_connection()
+        rule = rules.rule(target)
+        state = current_state(self._reader, raw, rules, holder.code, rule) if rule.reads_state else None
+        return decide(rule, state, now=now or datetime.now(UTC), gpc=gpc)
 
     def close(self) -> None:
         with self._lock:

@@ -61,6 +61,8 @@ class ConsentState(Base):
     __table_args__ = (
         Index("ix_consent_state_target", "controller_id", "target", "status"),
         Index("ix_consent_state_subject", "subject_id"),
+        # SQLite: the row lives in the primary-key B-tree, so a check is one tree search instead of two.
+        {"sqlite_with_rowid": False},
     )
 
     controller_id: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from dataright.consent.targets import Target, TargetKind
 from dataright.declarations.jurisdictions import get_jurisdiction
@@ -80,16 +81,16 @@ OPT_OUT_BASES = frozenset({LegalBasis.legitimate_interests, LegalBasis.public_ta
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """An answer of the check (a named tuple: made on every check, it must be cheap to build)."""
+
     allowed: bool
     basis: LegalBasis | None
     reason: Reason
     event_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StateView:
+class StateView(NamedTuple):
     """The current state of one holder × target, as the state table keeps it."""
 
     status: EventKind
@@ -110,14 +111,19 @@ class TargetRule:
     gpc_applies: bool = False
     direct_marketing: bool = False
     objection_absolute: bool = False
+    # derived once, read on every check
+    needs_consent: bool = field(init=False, repr=False, compare=False)
+    opt_out_basis: bool = field(init=False, repr=False, compare=False)
+    reads_state: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def needs_consent(self) -> bool:
-        return self.basis is LegalBasis.consent
-
-    @property
-    def opt_out_basis(self) -> bool:
-        return self.basis in OPT_OUT_BASES
+    def __post_init__(self) -> None:
+        needs_consent = self.basis is LegalBasis.consent
+        opt_out_basis = self.basis in OPT_OUT_BASES
+        object.__setattr__(self, "needs_consent", needs_consent)
+        object.__setattr__(self, "opt_out_basis", opt_out_basis)
+        # whether anything recorded can change the answer (a contract purpose always answers the same)
+        reads = self.basis is not None and (needs_consent or opt_out_basis or self.gpc_applies)
+        object.__setattr__(self, "reads_state", reads)
 
 
 @dataclass(frozen=True)

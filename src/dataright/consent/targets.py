@@ -8,7 +8,7 @@ current-state table has one short composite key and the check is a single point 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from dataright.declarations.schema import Channel, CookieCategory
@@ -25,6 +25,7 @@ class Target:
     kind: TargetKind
     key: str
     channel: Channel | None = None
+    code: str = field(init=False, repr=False, compare=False)  # computed once: checks look rules up by it
 
     def __post_init__(self) -> None:
         if not self.key or ":" in self.key:
@@ -35,6 +36,8 @@ class Target:
             raise ValueError(f"only communication topics have a channel ({self.kind} {self.key!r})")
         if self.kind is TargetKind.cookie and self.key not in CookieCategory.__members__:
             raise ValueError(f"unknown cookie category {self.key!r}; expected one of {', '.join(CookieCategory)}")
+        code = f"{self.kind}:{self.key}:{self.channel}" if self.channel is not None else f"{self.kind}:{self.key}"
+        object.__setattr__(self, "code", code)
 
     @classmethod
     def purpose(cls, purpose_id: str) -> Target:
@@ -47,12 +50,6 @@ class Target:
     @classmethod
     def topic(cls, topic_id: str, channel: Channel | str) -> Target:
         return cls(TargetKind.topic, topic_id, Channel(channel))
-
-    @property
-    def code(self) -> str:
-        if self.channel is not None:
-            return f"{self.kind}:{self.key}:{self.channel}"
-        return f"{self.kind}:{self.key}"
 
     @classmethod
     def parse(cls, code: str) -> Target:
@@ -84,6 +81,10 @@ class Holder:
 
     kind: HolderKind
     id: str
+    code: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "code", f"{self.kind}:{self.id}")
 
     @classmethod
     def subject(cls, subject_id: object) -> Holder:
@@ -92,10 +93,6 @@ class Holder:
     @classmethod
     def device(cls, device_id: object) -> Holder:
         return cls(HolderKind.device, str(device_id))
-
-    @property
-    def code(self) -> str:
-        return f"{self.kind}:{self.id}"
 
     @classmethod
     def parse(cls, code: str) -> Holder:

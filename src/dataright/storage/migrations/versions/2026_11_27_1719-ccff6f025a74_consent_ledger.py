@@ -90,6 +90,7 @@ def upgrade() -> None:
             ["event_id"], ["consent_events.id"], name=op.f("fk_consent_state_event_id_consent_events")
         ),
         sa.PrimaryKeyConstraint("controller_id", "holder", "target", name=op.f("pk_consent_state")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("consent_state", schema=None) as batch_op:
         batch_op.create_index("ix_consent_state_subject", ["subject_id"], unique=False)
