@@ -47,7 +47,13 @@ def declaration_for(controller_id: str, paths: list[Path] | None) -> Declaration
 
 @consent_app.command("import")
 def import_command(
-    file: Annotated[Path, typer.Argument(help="CSV of existing consents (see the columns in the docs).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header: email/phone/customer_id, purpose or topic+channel or cookie, status, "
+            "occurred_at; optional birth_date, notice_version, source, text_hash, language, import_key."
+        ),
+    ],
     controller: ControllerOption,
     declarations: DeclarationsOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per transaction; a re-run resumes.")] = 1000,
@@ -95,6 +101,21 @@ def import_command(
         f"{result.already_imported} already imported",
         markup=False,
     )
+
+
+@consent_app.command("expire")
+def expire_command(controller: ControllerOption, declarations: DeclarationsOption = None) -> None:
+    """Write an 'expired' event into the history of every consent whose declared lifetime has ended.
+
+    Checks already treat such consent as expired; this makes the ledger say so (run it daily).
+    """
+    declaration = declaration_for(controller, declarations)
+    try:
+        with cli_session() as session:
+            count = service.expire_due(session, declaration=declaration, controller_id=controller)
+    except DataRightError as exc:
+        fail(f"error: {exc}")
+    console.print(f"{count} consent(s) of {controller} recorded as expired", markup=False)
 
 
 @audiences_app.command("export")

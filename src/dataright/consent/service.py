@@ -414,7 +414,10 @@ def check(
         reader_for(session.get_bind().dialect), connection, rules, holder.code, target, now=now or utcnow(), gpc=gpc
     )
     if gpc and rule.gpc_applies and (state is None or state.status is not EventKind.gpc_opt_out):
-        _holder(session, controller_id, subject_id, device_id)
+        try:
+            _holder(session, controller_id, subject_id, device_id)
+        except NotFound:
+            return decision  # nobody to record it for; the answer already honours the signal
         recorded = _opt_out_by_gpc(session, declaration, rules, holder, method=Method.api, actor=actor)
         by_target = {e.target: e.id for e in recorded}
         decision = Decision(False, decision.basis, Reason.gpc_opt_out, by_target.get(target.code))

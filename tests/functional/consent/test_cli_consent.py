@@ -256,3 +256,23 @@ def test_an_unknown_purpose_fails_and_leaves_no_file(database: Engine, tmp_path:
     assert "purpose 'nope' is not declared for controller 'nestit-group-ab'" in result.output
     assert not output.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_expire_command_writes_lapsed_consent_into_the_history(database: Engine, nexalearn: Declaration) -> None:
+    with session_scope(make_session_factory(database)) as session:
+        subject = new_subject(session, NEXALEARN)
+        service.record(
+            session,
+            declaration=nexalearn,
+            controller_id=NEXALEARN,
+            target=Target.purpose("analytics"),
+            kind=EventKind.given,
+            method=Method.import_,
+            actor="test",
+            subject_id=subject.id,
+            occurred_at=utcnow() - timedelta(days=400),
+        )
+    first = runner.invoke(app, ["consent", "expire", "-c", NEXALEARN])
+    assert first.exit_code == 0, first.output
+    assert "1 consent(s) of nexalearn recorded as expired" in first.output
+    assert "0 consent(s)" in runner.invoke(app, ["consent", "expire", "-c", NEXALEARN]).output

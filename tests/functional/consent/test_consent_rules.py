@@ -306,3 +306,5 @@ def test_without_a_registry_singapore_sms_marketing_is_unchecked(session: Sessio
 def test_checks_of_unknown_subjects_find_no_consent(session: Session, nexalearn: Declaration) -> None:
     decision = _check(session, nexalearn, NEXALEARN, ANALYTICS, subject_id=uuid.uuid4())
     assert decision.reason is Reason.no_consent
+    with_gpc = _check(session, nexalearn, NEXALEARN, ADS, subject_id=uuid.uuid4(), gpc=True)
+    assert (with_gpc.allowed, with_gpc.reason, with_gpc.event_id) == (False, Reason.gpc_opt_out, None)
