@@ -185,7 +185,6 @@ async def check(
     controller: str,
     key: ConsentQueryReader,
     session: DbSession,
-    registry: Registry,
     subject_id: uuid.UUID | None = None,
     device_id: Annotated[str | None, Query(max_length=128, description="The banner's device id.")] = None,
     purpose: str | None = None,
@@ -198,10 +197,10 @@ async def check(
     Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
     phone or customer id with the batch form (identifiers do not belong in URLs).
 
-    (An ``async`` route on purpose: the hot path is one primary-key lookup, far cheaper than the hop to a
-    worker thread a plain route costs.)
+    (An ``async`` route that reads the registry from the app state, on purpose: the hot path is one
+    primary-key lookup, far cheaper than the hop to a worker thread that a plain route or dependency costs.)
     """
-    declaration = declaration_of(registry, controller)
+    declaration = declaration_of(request.app.state.registry, controller)
     target = TargetFields(purpose=purpose, cookie=cookie, topic=topic, channel=channel).target()
     decision = _decide(
         request,
