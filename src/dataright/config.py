@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     record_user_agent: bool = False
     base_url: str = "http://127.0.0.1:8000"
     require_services: bool = False
+    dnc_registry_file: Path | None = None
+    """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
 
     @classmethod
     def settings_customise_sources(
@@ -77,7 +81,7 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
-    @field_validator("declarations", mode="before")
+    @field_validator("declarations", "cors_origins", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         """Accept a JSON list or a comma-separated string from the environment."""

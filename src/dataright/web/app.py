@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -25,9 +26,10 @@ from dataright import __version__
 from dataright.audit.api import router as audit_router
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
+from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
-from dataright.errors import ConfigurationError
+from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.storage.engine import make_engine, make_session_factory
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK
@@ -89,6 +91,19 @@ def _resolve_settings(settings: Settings | None) -> Settings:
     return settings
 
 
+def load_dnc_registry(settings: Settings) -> FileDncRegistry | None:
+    """The Do Not Call registry named by ``settings.dnc_registry_file``; a bad file stops start-up."""
+    path = settings.dnc_registry_file
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigurationError(f"dnc_registry_file={path}: no such file")
+    try:
+        return FileDncRegistry.from_file(path)
+    except ValidationFailed as exc:
+        raise ConfigurationError(f"dnc_registry_file={path} has bad lines:\n{exc}") from None
+
+
 def create_app(
     settings: Settings | None = None,
     declarations: DeclarationRegistry | Iterable[Path] | None = None,
@@ -127,6 +142,17 @@ def create_app(
     app.state.registry = registry
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.dnc_registry = load_dnc_registry(settings)
+    if settings.cors_origins:
+        # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
+        # keyed route can never be called from a listed site's page.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["POST"],
+            allow_headers=["Content-Type", "Sec-GPC"],
+            allow_credentials=False,
+        )
     install_problem_handlers(app)
 
     @app.get("/healthz", tags=["health"])
