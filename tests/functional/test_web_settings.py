@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from dataright.config import Settings
 from dataright.consent.dnc import DncRegister
@@ -55,7 +56,7 @@ def _preflight(client: TestClient, origin: str, headers: str = "content-type") -
 
 
 def test_a_listed_site_may_post_banner_choices_from_the_browser(
-    settings: Settings, registry: DeclarationRegistry
+    engine: Engine, settings: Settings, registry: DeclarationRegistry
 ) -> None:
     app = create_app(settings.model_copy(update={"cors_origins": ["https://nexalearn.no"]}), registry)
     with TestClient(app) as client:
