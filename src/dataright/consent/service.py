@@ -46,7 +46,6 @@ from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubs
 from dataright.declarations.schema import CookieCategory, Declaration
 from dataright.errors import NotFound, PermissionDenied, ValidationFailed
 from dataright.identity import service as identity
-from dataright.identity.models import Device, Subject
 from dataright.storage.types import utcnow
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -97,7 +96,7 @@ def _holder(session: Session, controller_id: str, subject_id: uuid.UUID | None, 
             raise NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
         return Holder.subject(subject_id)
     assert device_id is not None
-    device = session.get(Device, device_id)
+    device = identity.get_device(session, device_id)
     if device is None or device.controller_id != controller_id:
         raise NotFound(f"device {device_id} does not exist for controller {controller_id!r}")
     return Holder.device(device_id)
@@ -846,9 +845,7 @@ def lawful_subjects(
             yield subject_id
     if rule.needs_consent or not decide(rule, None, now=moment).allowed:
         return
-    # identity offers no listing of a controller's subjects yet; this read is the only one of its tables here
-    everyone = session.execute(select(Subject.id).where(Subject.controller_id == controller_id).order_by(Subject.id))
-    for subject_id in everyone.scalars():
+    for subject_id in identity.subject_ids(session, controller_id):
         if subject_id not in decided:
             yield subject_id
 

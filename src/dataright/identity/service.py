@@ -6,7 +6,7 @@ Every operation works in the caller's transaction and records each change in the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, select, tuple_
@@ -55,6 +55,12 @@ def get_subject(session: Session, subject_id: uuid.UUID) -> Subject:
     if subject is None:
         raise NotFound(f"subject {subject_id} does not exist")
     return subject
+
+
+def subject_ids(session: Session, controller_id: str) -> Iterator[uuid.UUID]:
+    """Every subject id of a controller, in id order, streamed (for set-based sweeps and exports)."""
+    query = select(Subject.id).where(Subject.controller_id == controller_id).order_by(Subject.id)
+    yield from session.execute(query.execution_options(yield_per=1000)).scalars()
 
 
 def find_subject(
@@ -322,6 +328,11 @@ def guardians_of(session: Session, child_id: uuid.UUID) -> list[uuid.UUID]:
 # -- devices ------------------------------------------------------------------------------------
 def device_hash(device_id: str) -> str:
     return keyed_hash(DEVICE_KIND, normalise_device_id(device_id))
+
+
+def get_device(session: Session, device_pk: uuid.UUID) -> Device | None:
+    """A device by its row id (the id the consent ledger holds), or ``None``."""
+    return session.get(Device, device_pk)
 
 
 def find_device(session: Session, controller_id: str, device_id: str) -> Device | None:
