@@ -10,13 +10,13 @@ from sqlalchemy import select
 from dataright.audit.models import AuditEntry
 from dataright.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
 from dataright.audit.service import verify
-from dataright.web.dependencies import Admin, DbSession
+from dataright.web.dependencies import Admin, ReadSession
 
 router = APIRouter(tags=["audit"])
 
 
 @router.get("/api/v1/audit/verify", response_model=VerifyOut)
-def verify_chain(key: Admin, session: DbSession) -> VerifyOut:
+def verify_chain(key: Admin, session: ReadSession) -> VerifyOut:
     """Recompute the hash chain; ``ok`` is false and ``first_bad_id`` names the first edited, deleted or moved entry."""
     report = verify(session)
     return VerifyOut(
@@ -33,7 +33,7 @@ def verify_chain(key: Admin, session: DbSession) -> VerifyOut:
 def list_entries(
     controller_id: str,
     key: Admin,
-    session: DbSession,
+    session: ReadSession,
     after_id: Annotated[int, Query(ge=0, description="Return entries after this id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:

@@ -16,11 +16,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from dataright.access.models import ApiKey
+from dataright.access.keycache import VerifiedKey
 from dataright.consent import service
+from dataright.consent.check import ConsentChecker, decided_by_state_alone
 from dataright.consent.dnc import DncRegistry
-from dataright.consent.rules import Decision
+from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
     BatchIn,
     BatchOut,
@@ -39,12 +41,13 @@ from dataright.consent.schemas import (
     TargetFields,
     UnsubscribeLinkOut,
 )
-from dataright.consent.targets import Target
+from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, CookieCategory, Declaration
 from dataright.errors import DataRightError, NotFound, ValidationFailed
 from dataright.identity import service as identity
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, Registry
+from dataright.storage.engine import session_scope
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, ReadSession, Registry
 
 router = APIRouter(tags=["consent"])
 
@@ -87,7 +90,7 @@ def gpc(request: Request) -> bool:
     return request.headers.get("sec-gpc", "").strip() == "1"
 
 
-def actor_of(key: ApiKey) -> str:
+def actor_of(key: VerifiedKey) -> str:
     return f"api-key:{key.id}"
 
 
@@ -184,7 +187,6 @@ async def check(
     request: Request,
     controller: str,
     key: ConsentQueryReader,
-    session: DbSession,
     subject_id: uuid.UUID | None = None,
     device_id: Annotated[str | None, Query(max_length=128, description="The banner's device id.")] = None,
     purpose: str | None = None,
@@ -197,23 +199,48 @@ async def check(
     Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
     phone or customer id with the batch form (identifiers do not belong in URLs).
 
-    (An ``async`` route that reads the registry from the app state, on purpose: the hot path is one
-    primary-key lookup, far cheaper than the hop to a worker thread that a plain route or dependency costs.)
+    (``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is
+    one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
+    thread a plain route costs, and opens no session. A device, which must be looked up, a GPC signal, which
+    may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
+    and a session.)
     """
     declaration = declaration_of(request.app.state.registry, controller)
     target = TargetFields(purpose=purpose, cookie=cookie, topic=topic, channel=channel).target()
-    decision = _decide(
-        request,
-        session,
-        declaration,
-        controller,
-        target,
-        subject_id=subject_id,
-        device=device_id,
-        identifier=None,
-        actor=actor_of(key),
+    signal = gpc(request)
+    if subject_id is not None and device_id is None:
+        rules = rules_for(declaration, controller)
+        if decided_by_state_alone(rules.rule(target), gpc=signal):
+            checker: ConsentChecker = request.app.state.consent_checker
+            return DecisionOut.of(target, checker.check(rules, Holder.subject(subject_id), target, gpc=signal))
+    decision = await run_in_threadpool(
+        _decide_in_own_session, request, declaration, controller, target, subject_id, device_id, actor_of(key)
     )
     return DecisionOut.of(target, decision)
+
+
+def _decide_in_own_session(
+    request: Request,
+    declaration: Declaration,
+    controller: str,
+    target: Target,
+    subject_id: uuid.UUID | None,
+    device_id: str | None,
+    actor: str,
+) -> Decision:
+    """``_decide`` in a transaction of its own, begun as a writer when a GPC signal may be recorded."""
+    with session_scope(request.app.state.session_factory, write=gpc(request)) as session:
+        return _decide(
+            request,
+            session,
+            declaration,
+            controller,
+            target,
+            subject_id=subject_id,
+            device=device_id,
+            identifier=None,
+            actor=actor,
+        )
 
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
@@ -285,13 +312,13 @@ def record_event(
 
 
 @router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
-def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: DbSession) -> EventOut:
+def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
     """One event with its receipt."""
     return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
 
 
 @router.get("/api/v1/consent/subjects/{subject_id}/history", response_model=HistoryOut)
-def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: DbSession) -> HistoryOut:
+def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession) -> HistoryOut:
     """Every consent event of the subject, in the order they happened, each with its receipt."""
     events = service.history(session, controller_id=controller, subject_id=subject_id)
     return HistoryOut(subject_id=subject_id, events=[EventOut.of(e) for e in events])
@@ -300,9 +327,7 @@ def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, ses
 # ------------------------------------------------------------------------------------------------
 # preferences and unsubscribe links
 # ------------------------------------------------------------------------------------------------
-def _preferences(
-    session: DbSession, declaration: Declaration, controller: str, subject_id: uuid.UUID
-) -> PreferencesOut:
+def _preferences(session: Session, declaration: Declaration, controller: str, subject_id: uuid.UUID) -> PreferencesOut:
     rows = service.preferences(session, declaration=declaration, controller_id=controller, subject_id=subject_id)
     return PreferencesOut(
         subject_id=subject_id,
@@ -323,7 +348,7 @@ def _preferences(
 
 @router.get("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
 def get_preferences(
-    subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: DbSession, registry: Registry
+    subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession, registry: Registry
 ) -> PreferencesOut:
     """Every communication topic × channel with what applies to the subject now."""
     return _preferences(session, declaration_of(registry, controller), controller, subject_id)
@@ -362,7 +387,7 @@ def unsubscribe_link(
     topic: str,
     channel: Channel,
     key: ConsentQueryReader,
-    session: DbSession,
+    session: ReadSession,
     registry: Registry,
 ) -> UnsubscribeLinkOut:
     """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""

@@ -8,7 +8,8 @@ by the next check.
 
 Two doors share this code: ``service.check`` runs it on a session's own connection (so it sees that
 session's uncommitted writes), and ``ConsentChecker`` keeps one autocommit connection per thread for
-callers that check at high rates in-process.
+callers that check at high rates in-process (the HTTP check route among them, when
+``decided_by_state_alone`` says the checker's answer is the service's).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataright.consent.rules import (
     StateView,
     TargetRule,
     decide,
+    dnc_applies,
     latest,
 )
 from dataright.consent.targets import Holder, Target, TargetKind
@@ -132,6 +134,13 @@ def evaluate(
     rule = rules.rule(target)
     state = current_state(reader, dbapi_connection, rules, holder, rule) if rule.reads_state else None
     return decide(rule, state, now=now, gpc=gpc), state, rule
+
+
+def decided_by_state_alone(rule: TargetRule, *, gpc: bool) -> bool:
+    """Whether ``service.check`` of a subject for ``rule`` reads nothing but the consent state, so that
+    ``ConsentChecker.check`` gives the same answer: no GPC signal to record (``gpc`` on a target it applies
+    to) and no Do Not Call lookup of the subject's phone numbers (marketing by SMS or voice)."""
+    return not (gpc and rule.gpc_applies) and not dnc_applies(rule)
 
 
 class ConsentChecker:

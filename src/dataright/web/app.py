@@ -1,7 +1,8 @@
 """``create_app()``: the FastAPI application.
 
 Built eagerly: the settings (installed for the process, so identity hashing uses its keys), the declarations
-by controller id, the engine and session factory. At start-up (lifespan) the embedded SQLite database is
+by controller id, the engine and session factory, the API key verifier (with its short-lived cache) and the
+in-process consent checker (the check route's fast path). At start-up (lifespan) the embedded SQLite database is
 migrated to head; a PostgreSQL database must already be there (``dataright db upgrade``), or the server
 refuses to start. Domains add their routers in ``_include_routers``.
 """
@@ -23,9 +24,11 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from dataright import __version__
+from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
+from dataright.consent.check import ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
@@ -117,6 +120,7 @@ def create_app(
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
     engine = make_engine(settings.database_url)
+    checker = ConsentChecker(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,6 +134,7 @@ def create_app(
         try:
             yield
         finally:
+            checker.close()
             engine.dispose()
 
     app = FastAPI(
@@ -142,6 +147,8 @@ def create_app(
     app.state.registry = registry
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.key_verifier = KeyVerifier(engine)
+    app.state.consent_checker = checker
     app.state.dnc_registry = load_dnc_registry(settings)
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a

@@ -17,29 +17,38 @@ No or a bad key gets 401; a key for controller A asking about controller B gets 
 scope gets 403. Public routes are the explicit ``PUBLIC_ROUTES`` allow-list in ``web.app``; ``create_app``
 refuses to start when any other route lacks ``require_scope``.
 
+**Keys** are checked against the server's ``KeyVerifier`` (``app.state.key_verifier``), which keeps the key
+rows it read for ``access.keycache.KEY_CACHE_SECONDS``: most requests are authenticated without a query. A
+key revoked in this process stops working at once; revoked elsewhere, within that many seconds.
+
+**Sessions.** ``DbSession`` is one transaction committed when the route returns; ``ReadSession`` is for
+routes that only read and is never committed. A route needing neither (the consent check's fast path)
+declares neither, and no session is opened.
+
 Usage::
 
     @router.get("/api/v1/controllers/{controller_id}/things")
-    def things(controller_id: str, key: ConsentReader, session: DbSession) -> ...
+    def things(controller_id: str, key: ConsentReader, session: ReadSession) -> ...
 
-    @router.get("/api/v1/consent/check")
-    def check(controller: str, key: ConsentQueryReader, session: DbSession) -> ...
+    @router.post("/api/v1/consent/events")
+    def record(controller: str, key: ConsentQueryWriter, session: DbSession) -> ...
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from dataright.access.models import ApiKey
+from dataright.access.keycache import VerifiedKey
 from dataright.access.scopes import ADMIN, CONSENT_READ, CONSENT_WRITE
 from dataright.access.service import (
-    authenticate,
+    KeyVerifier,
     ensure_all_controllers,
     ensure_controller,
     ensure_scope,
@@ -63,6 +72,7 @@ __all__ = [
     "ConsentReader",
     "ConsentWriter",
     "DbSession",
+    "ReadSession",
     "Registry",
     "ensure_controller",
     "require_scope",
@@ -87,18 +97,31 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for a route that only reads: never committed, its transaction ends with the request."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 # scope="function" (FastAPI >= 0.12x): the commit happens before the response is sent, so a failed commit is a
 # failed request. Older FastAPI versions run the exit code before sending by default.
 _BEFORE_RESPONSE: dict[str, Any] = {"scope": "function"} if "scope" in inspect.signature(Depends).parameters else {}
 DbSession = Annotated[Session, Depends(get_session, **_BEFORE_RESPONSE)]
+ReadSession = Annotated[Session, Depends(get_read_session, **_BEFORE_RESPONSE)]
 
 
-def get_settings_of_app(request: Request) -> Settings:
+# The dependencies below only read the app state (or, for a key the cache does not hold, hand the query to a
+# worker thread themselves): ``async def`` keeps them on the event loop, where a plain ``def`` would cost a
+# hop to a worker thread each.
+async def get_settings_of_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_registry(request: Request) -> DeclarationRegistry:
+async def get_registry(request: Request) -> DeclarationRegistry:
     registry: DeclarationRegistry = request.app.state.registry
     return registry
 
@@ -110,16 +133,19 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key in `X-API-Key`")
 
 
-def _key_with_scope(session: Session, token: str | None, scope: str) -> ApiKey:
+async def _key_with_scope(request: Request, token: str | None, scope: str) -> VerifiedKey:
     if not token:
         raise Unauthenticated("an API key is required (Authorization: Bearer <key>, or X-API-Key: <key>)")
-    key = authenticate(session, token)
+    verifier: KeyVerifier = request.app.state.key_verifier
+    key = verifier.cached(token)
+    if key is None:
+        key = await run_in_threadpool(verifier.load, token)
     ensure_scope(key, scope)
     return key
 
 
-def _authorise(request: Request, session: Session, token: str | None, scope: str, controllers: list[str]) -> ApiKey:
-    key = _key_with_scope(session, token, scope)
+async def _authorise(request: Request, token: str | None, scope: str, controllers: list[str]) -> VerifiedKey:
+    key = await _key_with_scope(request, token, scope)
     if not controllers:
         ensure_all_controllers(key)
     for controller_id in controllers:
@@ -128,36 +154,34 @@ def _authorise(request: Request, session: Session, token: str | None, scope: str
     return key
 
 
-def require_scope(scope: str, *, controller_query: bool = False) -> Callable[..., ApiKey]:
+def require_scope(scope: str, *, controller_query: bool = False) -> Callable[..., Awaitable[VerifiedKey]]:
     """A dependency returning the request's API key, which must hold ``scope`` and act for the controller
     the request names (see the convention above)."""
     if controller_query:
 
-        def by_query(
+        async def by_query(
             request: Request,
-            session: DbSession,
             bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
             header_key: Annotated[str | None, Security(_api_key_header)],
             controller: Annotated[list[str] | None, Query(description="The controller the request acts for.")] = None,
-        ) -> ApiKey:
+        ) -> VerifiedKey:
             token = bearer.credentials if bearer is not None else header_key
             if not controller:
-                _key_with_scope(session, token, scope)  # 401/403 come before 422
+                await _key_with_scope(request, token, scope)  # 401/403 come before 422
                 raise ValidationFailed("query parameter 'controller' is required: the controller this request is for")
-            return _authorise(request, session, token, scope, controller)
+            return await _authorise(request, token, scope, controller)
 
-        dependency: Callable[..., ApiKey] = by_query
+        dependency: Callable[..., Awaitable[VerifiedKey]] = by_query
     else:
 
-        def by_path(
+        async def by_path(
             request: Request,
-            session: DbSession,
             bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
             header_key: Annotated[str | None, Security(_api_key_header)],
-        ) -> ApiKey:
+        ) -> VerifiedKey:
             token = bearer.credentials if bearer is not None else header_key
             named = request.path_params.get(CONTROLLER_PATH_PARAM)
-            return _authorise(request, session, token, scope, [str(named)] if named is not None else [])
+            return await _authorise(request, token, scope, [str(named)] if named is not None else [])
 
         dependency = by_path
     setattr(dependency, SCOPE_MARK, scope)
@@ -166,8 +190,8 @@ def require_scope(scope: str, *, controller_query: bool = False) -> Callable[...
     return dependency
 
 
-ConsentReader = Annotated[ApiKey, Depends(require_scope(CONSENT_READ))]
-ConsentWriter = Annotated[ApiKey, Depends(require_scope(CONSENT_WRITE))]
-Admin = Annotated[ApiKey, Depends(require_scope(ADMIN))]
-ConsentQueryReader = Annotated[ApiKey, Depends(require_scope(CONSENT_READ, controller_query=True))]
-ConsentQueryWriter = Annotated[ApiKey, Depends(require_scope(CONSENT_WRITE, controller_query=True))]
+ConsentReader = Annotated[VerifiedKey, Depends(require_scope(CONSENT_READ))]
+ConsentWriter = Annotated[VerifiedKey, Depends(require_scope(CONSENT_WRITE))]
+Admin = Annotated[VerifiedKey, Depends(require_scope(ADMIN))]
+ConsentQueryReader = Annotated[VerifiedKey, Depends(require_scope(CONSENT_READ, controller_query=True))]
+ConsentQueryWriter = Annotated[VerifiedKey, Depends(require_scope(CONSENT_WRITE, controller_query=True))]

@@ -1,0 +1,123 @@
+"""``GET /api/v1/consent/check``: a subject's check is answered by the app's in-process checker without a
+database session; a device, a GPC signal and SMS / voice marketing take the service's path. Both paths
+answer as ``service.check`` does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from consent_helpers import NESTPROS, NEXALEARN, device_token, email
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from dataright.config import Settings
+from dataright.consent import service
+from dataright.consent.targets import Target
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.storage.engine import make_session_factory, session_scope
+from dataright.web.app import create_app
+from fixtures.web import MakeKey
+
+
+@pytest.fixture
+def writer(make_key: MakeKey) -> dict[str, str]:
+    token = make_key(scopes=["consent:write"], controllers=[NEXALEARN, NESTPROS])
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def transactions_begun(app: FastAPI) -> Iterator[list[object]]:
+    """Every transaction a session of the app begins, as it begins."""
+    begun: list[object] = []
+
+    def count(session: object, transaction: object, connection: object) -> None:
+        begun.append(transaction)
+
+    factory = app.state.session_factory
+    event.listen(factory, "after_begin", count)
+    yield begun
+    event.remove(factory, "after_begin", count)
+
+
+def _record(client: TestClient, headers: dict[str, str], body: dict[str, Any], controller: str = NEXALEARN) -> Any:
+    response = client.post(f"/api/v1/consent/events?controller={controller}", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _check(client: TestClient, headers: dict[str, str], query: str, controller: str = NEXALEARN) -> Any:
+    response = client.get(f"/api/v1/consent/check?controller={controller}&{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_subjects_check_opens_no_database_session(
+    client: TestClient, writer: dict[str, str], transactions_begun: list[object]
+) -> None:
+    given = _record(client, writer, {"subject": {"email": email()}, "purpose": "analytics", "kind": "given"})
+    transactions_begun.clear()
+    assert _check(client, writer, f"subject_id={given['subject_id']}&purpose=analytics")["event_id"] == given["id"]
+    assert _check(client, writer, f"subject_id={uuid.uuid4()}&purpose=analytics")["reason"] == "no_consent"
+    assert transactions_begun == []
+    _check(client, writer, f"device_id={device_token()}&purpose=analytics")  # a device is looked up in a session
+    assert transactions_begun != []
+
+
+def test_the_route_answers_as_the_service_for_every_kind_of_subject_and_target(
+    app: FastAPI, client: TestClient, writer: dict[str, str], registry: DeclarationRegistry
+) -> None:
+    subjects = {}
+    for kind in ("given", "withdrawn", "refused", "objected"):
+        purpose = "analytics" if kind != "objected" else "personalisation"
+        subjects[kind] = _record(client, writer, {"subject": {"email": email()}, "purpose": purpose, "kind": kind})
+    nobody = str(uuid.uuid4())
+    queries = [
+        (subject, target)
+        for subject in [*(s["subject_id"] for s in subjects.values()), nobody]
+        for target in (
+            Target.purpose("analytics"),
+            Target.purpose("personalisation"),
+            Target.purpose("teaching"),
+            Target.topic("birthday-greetings", "email"),
+        )
+    ]
+    declaration = registry.controller(NEXALEARN).declaration
+    with session_scope(make_session_factory(app.state.engine), write=False) as session:
+        expected = [
+            service.check(session, declaration=declaration, controller_id=NEXALEARN, target=t, subject_id=uuid.UUID(s))
+            for s, t in queries
+        ]
+    answers = [_check(client, writer, f"subject_id={s}&{t.kind}={t.key}" + _channel(t)) for s, t in queries]
+    assert [(a["allowed"], a["basis"], a["reason"], a["event_id"]) for a in answers] == [
+        (d.allowed, d.basis, d.reason.value, d.event_id) for d in expected
+    ]
+    assert {a["reason"] for a in answers} >= {"consent_given", "consent_withdrawn", "no_consent", "basis_applies"}
+
+
+def _channel(target: Target) -> str:
+    return f"&channel={target.channel}" if target.channel else ""
+
+
+def test_sms_marketing_to_a_registered_singapore_number_is_refused_over_http(
+    client: TestClient,
+    writer: dict[str, str],
+    settings: Settings,
+    registry: DeclarationRegistry,
+    tmp_path: Path,
+) -> None:
+    subject = {"email": email(), "phone": "+65 9123 4567"}
+    body = {"subject": subject, "topic": "promotions", "channel": "sms", "kind": "given", "method": "staff_phone"}
+    given = _record(client, writer, body, controller=NESTPROS)
+    query = f"subject_id={given['subject_id']}&topic=promotions&channel=sms"
+    assert _check(client, writer, query, controller=NESTPROS)["reason"] == "dnc_unchecked"  # no registry given
+
+    extract = tmp_path / "dnc.csv"
+    extract.write_text("number,register\n+65 9123 4567,sms\n", encoding="utf-8")
+    with TestClient(create_app(settings.model_copy(update={"dnc_registry_file": extract}), registry)) as with_dnc:
+        answer = _check(with_dnc, writer, query, controller=NESTPROS)
+    assert (answer["allowed"], answer["reason"]) == (False, "dnc_registered")
