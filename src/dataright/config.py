@@ -113,6 +113,18 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise ConfigurationError(f"no secret key: {SECRET_HINT}")
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``DATARIGHT_*`` variables, from which ``Settings()`` reads them back: how server
+        workers started in fresh processes get the settings their parent resolved (flags, demo secret)."""
+        values = self.model_dump(mode="json")
+        if self.secret_key is not None:
+            values["secret_key"] = self.secret_key.get_secret_value()
+        return {
+            f"DATARIGHT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in values.items()
+            if value is not None
+        }
+
     def keys(self) -> Keys:
         """The keys derived from the secret key; a ``ConfigurationError`` when there is none."""
         self.require_secret()

@@ -101,3 +101,22 @@ def test_use_settings_installs_settings_for_the_process() -> None:
     finally:
         use_settings(None)
     assert get_settings().demo is False
+
+
+def test_settings_survive_the_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    Path("dataright.toml").write_text("record_ip = false\nbase_url = \"https://from-file.example\"\n")
+    resolved = Settings(
+        database_url="postgresql://db/x",
+        secret_key=SECRET,
+        demo=True,
+        declarations=[Path("examples/a"), Path("examples/b, with a comma")],
+        record_ip=True,
+        base_url="https://privacy.example",
+        dnc_registry_file=Path("dnc.csv"),
+        cors_origins=["https://shop.example", "https://www.shop.example"],
+    )
+    environment = resolved.as_environment()
+    assert environment["DATARIGHT_SECRET_KEY"] == SECRET
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == resolved  # and the environment beats the config file, as for any setting
