@@ -104,7 +104,7 @@ def test_use_settings_installs_settings_for_the_process() -> None:
 
 
 def test_settings_survive_the_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    Path("dataright.toml").write_text("record_ip = false\nbase_url = \"https://from-file.example\"\n")
+    Path("dataright.toml").write_text('record_ip = false\nbase_url = "https://from-file.example"\n')
     resolved = Settings(
         database_url="postgresql://db/x",
         secret_key=SECRET,
