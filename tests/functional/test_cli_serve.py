@@ -3,6 +3,7 @@ mode serves the examples with a printed API key (one real run under uvicorn, end
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import subprocess
@@ -89,17 +90,46 @@ def test_demo_mode_without_a_secret_key_uses_an_ephemeral_one_and_prints_a_demo_
     assert len(call["app"].state.registry) >= 1
 
 
+def test_more_workers_build_the_app_from_the_settings_this_command_resolved(
+    configure: Any, served: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DATARIGHT_")}
+    monkeypatch.setattr(os, "environ", environment)
+    configure(database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    result = runner.invoke(cli, ["serve", "--demo", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    (call,) = served
+    assert (call["app"], call["factory"], call["workers"]) == (serve_module.APP_FACTORY, True, 2)
+    use_settings(None)  # what a worker process sees: the environment alone
+    module, _, name = serve_module.APP_FACTORY.partition(":")
+    worker_app: FastAPI = getattr(importlib.import_module(module), name)()
+    assert worker_app.state.settings.database_url == f"sqlite:///{tmp_path / 'demo.db'}"
+    assert worker_app.state.settings.secret_key is not None
+    assert worker_app.state.settings.secret_key.get_secret_value() == environment["DATARIGHT_SECRET_KEY"]
+    assert len(worker_app.state.registry) >= 1
+
+
+def test_the_access_log_is_on_unless_turned_off(configure: Any, served: list[dict[str, Any]], tmp_path: Path) -> None:
+    configure(database_url=f"sqlite:///{tmp_path / 'x.db'}", secret_key=TEST_SECRET)
+    assert runner.invoke(cli, ["serve"]).exit_code == 0
+    assert runner.invoke(cli, ["serve", "--no-access-log"]).exit_code == 0
+    assert [call["access_log"] for call in served] == [True, False]
+    assert all(call["app"] is not None and "workers" not in call for call in served)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def test_serve_demo_runs_end_to_end_under_uvicorn(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_demo_runs_end_to_end_under_uvicorn(tmp_path: Path, workers: int) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATARIGHT_")}
+    command = ["serve", "--demo", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        [sys.executable, "-c", "from dataright.cli.main import app; app()", "serve", "--demo", "--port", str(port)],
+        [sys.executable, "-c", "from dataright.cli.main import app; app()", *command],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
