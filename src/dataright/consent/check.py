@@ -149,6 +149,7 @@ class ConsentChecker:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._reader = reader_for(engine.dialect)
+        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._lock = threading.Lock()
@@ -160,8 +161,21 @@ class ConsentChecker:
             connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             with self._lock:
                 self._connections.append(connection)
+            self._local.connection = connection
             raw = self._local.raw = connection.connection.dbapi_connection
         return raw
+
+    def _discard_connection(self) -> None:
+        """Drop this thread's connection (broken: the database restarted, the network dropped it)."""
+        connection: Connection | None = getattr(self._local, "connection", None)
+        self._local.raw = self._local.connection = None
+        if connection is None:
+            return
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        connection.invalidate()
+        connection.close()
 
     def check(
         self,
@@ -172,9 +186,17 @@ class ConsentChecker:
         now: datetime | None = None,
         gpc: bool = False,
     ) -> Decision:
+        """The decision for ``holder`` and ``target`` from committed state. A connection that fails is
+        replaced and the lookup tried once more, so a database restart does not break a long-lived checker."""
         raw = getattr(self._local, "raw", None) or self._dbapi_connection()
         rule = rules.rule(target)
-        state = current_state(self._reader, raw, rules, holder.code, rule) if rule.reads_state else None
+        state = None
+        if rule.reads_state:
+            try:
+                state = current_state(self._reader, raw, rules, holder.code, rule)
+            except self._dbapi_error:
+                self._discard_connection()
+                state = current_state(self._reader, self._dbapi_connection(), rules, holder.code, rule)
         return decide(rule, state, now=now or datetime.now(UTC), gpc=gpc)
 
     def close(self) -> None:

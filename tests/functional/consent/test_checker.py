@@ -101,3 +101,22 @@ def test_the_checker_answers_from_several_threads(
     finally:
         checker.close()
     assert answers == [True] * 200
+
+
+def test_a_broken_connection_is_replaced_and_the_check_still_answers(
+    factory: tuple[Engine, sessionmaker[Session]], nexalearn: Declaration
+) -> None:
+    engine, sessions = factory
+    with session_scope(sessions) as session:
+        subject_id = new_subject(session, NEXALEARN).id
+    event_id = _record(sessions, nexalearn, subject_id, EventKind.given)
+    checker = ConsentChecker(engine)
+    rules = rules_for(nexalearn, NEXALEARN)
+    holder = Holder.subject(subject_id)
+    try:
+        assert checker.check(rules, holder, ANALYTICS).event_id == event_id
+        checker._local.raw.close()  # what a database restart does to a held connection
+        assert checker.check(rules, holder, ANALYTICS).event_id == event_id
+        assert checker.check(rules, holder, ANALYTICS).event_id == event_id
+    finally:
+        checker.close()
