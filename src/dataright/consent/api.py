@@ -26,6 +26,7 @@ from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
     BatchIn,
     BatchOut,
+    CheckQuery,
     CookieConsentIn,
     CookieConsentOut,
     DecisionOut,
@@ -38,12 +39,11 @@ from dataright.consent.schemas import (
     PreferencesOut,
     ProofIn,
     SubjectRef,
-    TargetFields,
     UnsubscribeLinkOut,
 )
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
-from dataright.declarations.schema import Channel, CookieCategory, Declaration
+from dataright.declarations.schema import Channel, Declaration
 from dataright.errors import DataRightError, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
@@ -184,15 +184,7 @@ def _decide(
 # ------------------------------------------------------------------------------------------------
 @router.get("/api/v1/consent/check", response_model=DecisionOut)
 async def check(
-    request: Request,
-    controller: str,
-    key: ConsentQueryReader,
-    subject_id: uuid.UUID | None = None,
-    device_id: Annotated[str | None, Query(max_length=128, description="The banner's device id.")] = None,
-    purpose: str | None = None,
-    cookie: CookieCategory | None = None,
-    topic: str | None = None,
-    channel: Channel | None = None,
+    request: Request, controller: str, key: ConsentQueryReader, query: Annotated[CheckQuery, Query()]
 ) -> DecisionOut:
     """May this purpose / cookie category / topic × channel be used for this subject or device now?
 
@@ -203,11 +195,12 @@ async def check(
     one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
     thread a plain route costs, and opens no session. A device, which must be looked up, a GPC signal, which
     may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
-    and a session.)
+    and a session. The query is one model: FastAPI reads it faster than as separate parameters.)
     """
     declaration = declaration_of(request.app.state.registry, controller)
-    target = TargetFields(purpose=purpose, cookie=cookie, topic=topic, channel=channel).target()
+    target = query.target()
     signal = gpc(request)
+    subject_id, device_id = query.subject_id, query.device_id
     if subject_id is not None and device_id is None:
         rules = rules_for(declaration, controller)
         if decided_by_state_alone(rules.rule(target), gpc=signal):

@@ -82,6 +82,16 @@ class EventIn(TargetFields):
     import_key: str | None = Field(None, max_length=200)
 
 
+class CheckQuery(TargetFields):
+    """The query of ``GET /api/v1/consent/check``: a subject or a device, and one target. Other query
+    parameters (``controller``) belong to the route and are left alone here."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    subject_id: uuid.UUID | None = None
+    device_id: str | None = Field(None, max_length=128, description="The banner's device id.")
+
+
 class CheckItem(TargetFields):
     subject_id: uuid.UUID | None = None
     device_id: str | None = Field(None, max_length=128)

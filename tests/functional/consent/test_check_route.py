@@ -121,3 +121,34 @@ def test_sms_marketing_to_a_registered_singapore_number_is_refused_over_http(
     with TestClient(create_app(settings.model_copy(update={"dnc_registry_file": extract}), registry)) as with_dnc:
         answer = _check(with_dnc, writer, query, controller=NESTPROS)
     assert (answer["allowed"], answer["reason"]) == (False, "dnc_registered")
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        (f"subject_id={uuid.uuid4()}&purpose={'x' * 81}", "purpose"),
+        ("subject_id=not-a-uuid&purpose=analytics", "subject_id"),
+        (f"device_id={'d' * 129}&purpose=analytics", "device_id"),
+        (f"subject_id={uuid.uuid4()}&cookie=no-such-category", "cookie"),
+    ],
+)
+def test_a_bad_query_is_a_422_problem_naming_the_parameter(
+    client: TestClient, writer: dict[str, str], query: str, parameter: str
+) -> None:
+    response = client.get(f"/api/v1/consent/check?controller={NEXALEARN}&{query}", headers=writer)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [(e["in"], e["parameter"]) for e in response.json()["errors"]] == [("query", parameter)]
+
+
+def test_a_check_names_exactly_one_target_and_one_holder(client: TestClient, writer: dict[str, str]) -> None:
+    url = f"/api/v1/consent/check?controller={NEXALEARN}"
+    for query in (
+        f"subject_id={uuid.uuid4()}",
+        f"subject_id={uuid.uuid4()}&purpose=analytics&cookie=targeting",
+        "purpose=analytics",
+        f"subject_id={uuid.uuid4()}&device_id={device_token()}&purpose=analytics",
+    ):
+        response = client.get(f"{url}&{query}", headers=writer)
+        assert response.status_code == 422, f"{query}: {response.text}"
+        assert "exactly one" in response.json()["detail"], f"{query}: {response.text}"
