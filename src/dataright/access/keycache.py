@@ -110,9 +110,6 @@ class KeyCache:
             self._forgotten += 1
             self._entries.pop(prefix, None)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
 
 _live_caches: weakref.WeakSet[KeyCache] = weakref.WeakSet()
 
