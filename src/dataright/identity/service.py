@@ -398,4 +398,3 @@ def link_device(
 
 def devices_of(session: Session, subject_id: uuid.UUID) -> list[Device]:
     return list(session.execute(select(Device).where(Device.subject_id == subject_id)).scalars())
-
