@@ -56,7 +56,7 @@ from dataright.access.service import (
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import Unauthenticated, ValidationFailed
-from dataright.storage.engine import start_writing
+from dataright.storage.engine import session_scope
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTROLLER_PATH_PARAM = "controller_id"
@@ -84,17 +84,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
     Requests with unsafe methods start as writers (``BEGIN IMMEDIATE`` on SQLite).
     """
-    session: Session = request.app.state.session_factory()
-    try:
-        if request.method not in SAFE_METHODS:
-            start_writing(session)
+    with session_scope(request.app.state.session_factory, write=request.method not in SAFE_METHODS) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
