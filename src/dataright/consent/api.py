@@ -193,7 +193,8 @@ async def check(
 
     (``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is
     one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
-    thread a plain route costs, and opens no session. A device, which must be looked up, a GPC signal, which
+    thread a plain route costs, and opens no session; on PostgreSQL that lookup crosses the network, so it
+    takes the worker-thread hop after all. A device, which must be looked up, a GPC signal, which
     may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
     and a session. The query is one model: FastAPI reads it faster than as separate parameters.)
     """
@@ -205,7 +206,12 @@ async def check(
         rules = rules_for(declaration, controller)
         if decided_by_state_alone(rules.rule(target), gpc=signal):
             checker: ConsentChecker = request.app.state.consent_checker
-            return DecisionOut.of(target, checker.check(rules, Holder.subject(subject_id), target, gpc=signal))
+            holder = Holder.subject(subject_id)
+            if request.app.state.settings.is_sqlite:
+                return DecisionOut.of(target, checker.check(rules, holder, target, gpc=signal))
+            # on a server database the lookup is a network round trip: it must not block the event loop
+            answer = await run_in_threadpool(checker.check, rules, holder, target, gpc=signal)
+            return DecisionOut.of(target, answer)
     decision = await run_in_threadpool(
         _decide_in_own_session, request, declaration, controller, target, subject_id, device_id, actor_of(key)
     )
