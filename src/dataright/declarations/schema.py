@@ -342,6 +342,11 @@ class LegalHold(Model):
     reference: str
     jurisdiction: Key | None = None
     data_categories: tuple[str, ...] = ()
+    controllers: tuple[Key, ...] = ()
+    """The controllers the duty binds (a company's own books); empty means every controller."""
+
+    def binds(self, controller_id: str) -> bool:
+        return not self.controllers or controller_id in self.controllers
 
 
 # --------------------------------------------------------------------------------------------
@@ -602,6 +607,7 @@ class Declaration(Model):
             ref(("data_categories", i, "parent"), c.parent, FIDES_CATEGORY_KEYS, "fideslang category")
         for i, h in enumerate(self.legal_holds):
             refs(("legal_holds", i, "data_categories"), h.data_categories, categories, "data category")
+            refs(("legal_holds", i, "controllers"), h.controllers, controllers, "controller")
         for i, p in enumerate(self.purposes):
             base = ("purposes", i)
             refs((*base, "controllers"), p.controllers, controllers, "controller")

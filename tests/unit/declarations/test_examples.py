@@ -221,3 +221,20 @@ def test_nestpros_research_collaborators_get_anonymised_data_only(nestpros: Decl
     assert nestpros.recipient_by_id["research-collaborators"].type == RecipientType.research
     rule = nestpros.retention_by_id[research.retention or ""]
     assert rule.action == RetentionAction.anonymise
+
+
+def test_each_nestit_company_is_bound_only_by_its_own_bookkeeping_act(nestit: Declaration) -> None:
+    from dataright.declarations.notice.render import render_notice
+    from dataright.declarations.ropa.record import build_record
+
+    swedish = render_notice(nestit, "nestit-group-ab", "en", "md")
+    norwegian = render_notice(nestit, "provendo-as", "en", "md")
+    assert "bokföringslagen (1999:1078) 7 kap. 2 §" in swedish
+    assert "bokføringsloven § 13" not in swedish
+    assert "bokføringsloven § 13" in norwegian
+    assert "bokföringslagen (1999:1078) 7 kap. 2 §" not in norwegian
+    for row in build_record(nestit):
+        if row["controller_id"] == "nestit-group-ab":
+            assert "bokføringsloven" not in row["retention"]
+        else:
+            assert "bokföringslagen" not in row["retention"]

@@ -17,6 +17,7 @@ from dataright.declarations.lint.rules.direct_marketing_objection_not_absolute i
 )
 from dataright.declarations.lint.rules.joint_processing_without_arrangement import JointProcessingWithoutArrangement
 from dataright.declarations.lint.rules.legal_basis_not_available import LegalBasisNotAvailable
+from dataright.declarations.lint.rules.legal_hold_binds_no_controller import LegalHoldBindsNoController
 from dataright.declarations.lint.rules.legitimate_interest_not_stated import LegitimateInterestNotStated
 from dataright.declarations.lint.rules.legitimate_interest_without_objection import LegitimateInterestWithoutObjection
 from dataright.declarations.lint.rules.processor_without_dpa import ProcessorWithoutDpa
@@ -52,6 +53,7 @@ RULES: tuple[Rule, ...] = (
     # retention
     PurposeWithoutRetention(),
     RetentionWithoutAction(),
+    LegalHoldBindsNoController(),
     # recipients and transfers
     ProcessorWithoutDpa(),
     JointProcessingWithoutArrangement(),

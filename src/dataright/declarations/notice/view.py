@@ -490,7 +490,8 @@ class _Builder:
         return [
             h
             for h in self.d.legal_holds
-            if h.id in mine or (h.id not in used_anywhere and h.jurisdiction in (None, self.c.jurisdiction))
+            if h.binds(self.c.id)
+            and (h.id in mine or (h.id not in used_anywhere and h.jurisdiction in (None, self.c.jurisdiction)))
         ]
 
     def holds(self) -> list[HoldView]:

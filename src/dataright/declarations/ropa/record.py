@@ -188,6 +188,8 @@ class _Row:
             out.append(f"{text}. {self.t(rule.description)}")
         for key in self.p.legal_holds:
             hold = self.d.hold_by_id[key]
+            if not hold.binds(self.c.id):
+                continue
             counted = self.pair(N_("counted from"), label(hold.trigger, self.lang))
             period = f"{duration(hold.duration, self.lang)}, {counted} ({hold.reference})"
             out.append(self.pair(N_("Legal hold"), period) + f". {self.t(hold.description)}")

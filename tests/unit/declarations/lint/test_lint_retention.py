@@ -21,3 +21,24 @@ def test_a_retention_rule_without_an_action_is_an_error(draft) -> None:
 
 def test_retention_rules_with_actions_pass(draft) -> None:
     assert draft.findings("retention-without-action") == []
+
+
+def _second_controller(draft):  # type: ignore[no-untyped-def]
+    other = {**draft.get("controllers", "nexalearn"), "id": "nexalearn-se", "country": "SE", "jurisdiction": "gdpr-se"}
+    return draft.add("controllers", other)
+
+
+def test_a_hold_that_binds_none_of_the_purposes_controllers_is_flagged(draft) -> None:
+    changed = _second_controller(draft).item("legal_holds", "bookkeeping-no", controllers=["nexalearn-se"])
+    [finding] = changed.findings("legal-hold-binds-no-controller")
+    assert finding.path == ("purposes", 2, "legal_holds", 0)
+    assert "binds nexalearn-se" in finding.message
+
+
+def test_a_hold_bound_to_the_purposes_controller_passes(draft) -> None:
+    changed = _second_controller(draft).item("legal_holds", "bookkeeping-no", controllers=["nexalearn"])
+    assert changed.findings("legal-hold-binds-no-controller") == []
+
+
+def test_an_unscoped_hold_binds_every_controller(draft) -> None:
+    assert draft.findings("legal-hold-binds-no-controller") == []
