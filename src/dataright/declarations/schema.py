@@ -362,6 +362,8 @@ class ConsentSettings(Model):
     withdrawal: tuple[OptOutMethod, ...] = ()
     lifetime: Period | None = None
     granular: bool = True
+    after_withdrawal: Key | None = None
+    """The retention rule that applies once consent is withdrawn (its trigger: consent_withdrawal)."""
 
 
 class ObjectionSettings(Model):
@@ -398,6 +400,13 @@ class Purpose(Model):
     data_use: str | None = None
     guardian_consent: bool = False
     joint_arrangement: Key | None = None
+
+    @property
+    def retention_ids(self) -> tuple[str, ...]:
+        """Every retention rule the purpose names: its own, then the one after a consent withdrawal."""
+        after = self.consent.after_withdrawal if self.consent else None
+        return tuple(r for r in (self.retention, after) if r is not None)
+
     # Several controllers each deciding this processing for themselves (a group notice describing the
     # same processing for each company), not jointly: no Art. 26 arrangement is needed.
     separate_controllers: bool = False
@@ -615,6 +624,8 @@ class Declaration(Model):
             refs((*base, "data_subjects"), p.data_subjects, subjects, "data subject")
             refs((*base, "recipients"), p.recipients, systems | recipients, "system or recipient")
             ref((*base, "retention"), p.retention, rules, "retention rule")
+            if p.consent is not None:
+                ref((*base, "consent", "after_withdrawal"), p.consent.after_withdrawal, rules, "retention rule")
             refs((*base, "legal_holds"), p.legal_holds, holds, "legal hold")
             ref((*base, "joint_arrangement"), p.joint_arrangement, arrangements, "joint arrangement")
             ref((*base, "data_use"), p.data_use, FIDES_DATA_USE_KEYS, "fideslang data use")

@@ -238,3 +238,15 @@ def test_each_nestit_company_is_bound_only_by_its_own_bookkeeping_act(nestit: De
             assert "bokføringsloven" not in row["retention"]
         else:
             assert "bokföringslagen" not in row["retention"]
+
+
+def test_nexalearn_deletes_within_a_month_of_a_consent_withdrawal(nexalearn: Declaration) -> None:
+    from dataright.declarations.notice.render import render_notice
+
+    analytics = nexalearn.purpose_by_id["analytics"]
+    assert analytics.retention_ids == ("statistics-anonymise", "consent-withdrawn")
+    withdrawn = nexalearn.retention_by_id["consent-withdrawn"]
+    notice = render_notice(nexalearn, "nexalearn", "nb", "md")
+    section = notice[notice.index("### Analyse og statistikk") :]
+    section = section[: section.index("\n### ", 4)]
+    assert withdrawn.description["nb"] in section

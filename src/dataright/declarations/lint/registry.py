@@ -32,6 +32,7 @@ from dataright.declarations.lint.rules.special_category_without_condition import
 from dataright.declarations.lint.rules.text_missing_language import TextMissingLanguage
 from dataright.declarations.lint.rules.transfer_without_mechanism import TransferWithoutMechanism
 from dataright.declarations.lint.rules.unknown_jurisdiction import UnknownJurisdiction
+from dataright.declarations.lint.rules.withdrawal_retention_wrong_trigger import WithdrawalRetentionWrongTrigger
 
 RULES: tuple[Rule, ...] = (
     UnknownJurisdiction(),
@@ -54,6 +55,7 @@ RULES: tuple[Rule, ...] = (
     PurposeWithoutRetention(),
     RetentionWithoutAction(),
     LegalHoldBindsNoController(),
+    WithdrawalRetentionWrongTrigger(),
     # recipients and transfers
     ProcessorWithoutDpa(),
     JointProcessingWithoutArrangement(),

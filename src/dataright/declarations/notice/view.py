@@ -389,7 +389,7 @@ class _Builder:
         return out
 
     def purpose(self, p: Purpose) -> PurposeView:
-        rule = self.d.retention_by_id.get(p.retention) if p.retention else None
+        rules = [self.d.retention_by_id[r] for r in p.retention_ids if r in self.d.retention_by_id]
         return PurposeView(
             id=p.id,
             name=self.t(p.name),
@@ -409,7 +409,7 @@ class _Builder:
                 for s in p.sources
             ],
             recipients=[self.recipient_name(r) for r in p.recipients],
-            retention=self.t(rule.description) if rule else "",
+            retention=" ".join(self.t(rule.description) for rule in rules),
             guardian_consent=p.guardian_consent,
         )
 
@@ -468,8 +468,8 @@ class _Builder:
 
     def retention_rules(self) -> list[RetentionRule]:
         """Rules this controller's purposes use, and rules no purpose names (they apply to everyone)."""
-        used_anywhere = {p.retention for p in self.d.purposes}
-        mine = {p.retention for p in self.purposes}
+        used_anywhere = {r for p in self.d.purposes for r in p.retention_ids}
+        mine = {r for p in self.purposes for r in p.retention_ids}
         return [r for r in self.d.retention_rules if r.id in mine or r.id not in used_anywhere]
 
     def retention(self) -> list[RetentionView]:
@@ -479,7 +479,7 @@ class _Builder:
                 period=duration(r.duration, self.lang),
                 trigger=label(r.trigger, self.lang),
                 action=label(r.action, self.lang) if r.action else "",
-                purposes=self.names_for(p for p in self.purposes if p.retention == r.id),
+                purposes=self.names_for(p for p in self.purposes if r.id in p.retention_ids),
             )
             for r in self.retention_rules()
         ]

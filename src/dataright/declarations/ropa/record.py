@@ -179,8 +179,8 @@ class _Row:
 
     def retention(self) -> str:
         out = []
-        rule = self.d.retention_by_id.get(self.p.retention) if self.p.retention else None
-        if rule is not None:
+        for rule_id in self.p.retention_ids:
+            rule = self.d.retention_by_id[rule_id]
             counted = self.pair(N_("counted from"), label(rule.trigger, self.lang))
             text = f"{duration(rule.duration, self.lang)}, {counted}"
             if rule.action:

@@ -42,3 +42,16 @@ def test_a_hold_bound_to_the_purposes_controller_passes(draft) -> None:
 
 def test_an_unscoped_hold_binds_every_controller(draft) -> None:
     assert draft.findings("legal-hold-binds-no-controller") == []
+
+
+def test_a_withdrawal_rule_that_runs_from_another_event_is_flagged(draft) -> None:
+    analytics = draft.get("purposes", "analytics")
+    consent = {**analytics["consent"], "after_withdrawal": "security-logs"}
+    [finding] = draft.purpose("analytics", consent=consent).findings("withdrawal-retention-wrong-trigger")
+    assert finding.path[-2:] == ("consent", "after_withdrawal")
+    assert "'security-logs' runs from collection" in finding.message
+
+
+def test_a_withdrawal_rule_that_runs_from_the_withdrawal_passes(draft) -> None:
+    assert draft.get("purposes", "analytics")["consent"]["after_withdrawal"] == "consent-withdrawn"
+    assert draft.findings("withdrawal-retention-wrong-trigger") == []

@@ -25,7 +25,8 @@ def test_a_language_no_controller_publishes_in_is_not_needed(draft) -> None:
 
 
 def test_texts_nothing_shows_are_not_checked(draft) -> None:
-    changed = draft.item("retention_rules", "consent-withdrawn", description={"en": "Unused."})
+    unused = {**draft.get("retention_rules", "consent-withdrawn"), "id": "unused", "description": {"en": "Unused."}}
+    changed = draft.add("retention_rules", unused)
     assert changed.findings("text-missing-language") == []
 
 

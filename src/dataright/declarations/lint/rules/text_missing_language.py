@@ -86,7 +86,7 @@ class TextMissingLanguage(Rule):
         for i, r in enumerate(declaration.recipients):
             yield ("recipients", i), f"recipient {r.id!r}", r, using(p for p in purposes if r.id in p.recipients)
         for i, rule in enumerate(declaration.retention_rules):
-            users = using(p for p in purposes if p.retention == rule.id)
+            users = using(p for p in purposes if rule.id in p.retention_ids)
             yield ("retention_rules", i), f"retention rule {rule.id!r}", rule, users
         for i, hold in enumerate(declaration.legal_holds):
             users = using(p for p in purposes if hold.id in p.legal_holds)
