@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from dataright.access.models import ALL_CONTROLLERS
+from dataright.access.models import KeyGrants
 
 KEY_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
-class VerifiedKey:
+class VerifiedKey(KeyGrants):
     """What a request needs of an API key row: an immutable snapshot, safe to share between threads."""
 
     id: uuid.UUID
@@ -53,17 +53,6 @@ class VerifiedKey:
         revoked_at: datetime | None,
     ) -> VerifiedKey:
         return cls(id, prefix, hash, tuple(scopes), tuple(controller_ids), revoked_at)
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    @property
-    def all_controllers(self) -> bool:
-        return ALL_CONTROLLERS in self.controller_ids
-
-    def may_act_for(self, controller_id: str) -> bool:
-        return self.all_controllers or controller_id in self.controller_ids
 
 
 class ReadMark(NamedTuple):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
@@ -14,17 +16,18 @@ from dataright.storage.types import JSONType, UTCDateTime, utcnow
 ALL_CONTROLLERS = "*"
 
 
-class ApiKey(Base):
-    __tablename__ = "api_keys"
+class KeyGrants:
+    """What a key may do; shared by the table row and the cache's snapshot of it (``VerifiedKey``)."""
 
-    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    prefix: Mapped[str] = mapped_column(String(16), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(120))
-    scopes: Mapped[list[str]] = mapped_column(JSONType)
-    controller_ids: Mapped[list[str]] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def controller_ids(self) -> Sequence[str]: ...
+
+        @property
+        def revoked_at(self) -> datetime | None: ...
 
     @property
     def active(self) -> bool:
@@ -36,3 +39,16 @@ class ApiKey(Base):
 
     def may_act_for(self, controller_id: str) -> bool:
         return self.all_controllers or controller_id in self.controller_ids
+
+
+class ApiKey(KeyGrants, Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    controller_ids: Mapped[list[str]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
