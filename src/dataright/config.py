@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    sms_sender: str | None = None
+    """``module:attribute`` of an ``requests.verification.SmsSender`` (a factory or an instance) that sends
+    one-time codes to phone identities; without one, requests must give an e-mail address."""
 
     @classmethod
     def settings_customise_sources(
@@ -139,6 +142,8 @@ class Keys:
     identity_hash: bytes  # HMAC-SHA256 over normalised identifiers, for lookup
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
+    verification: bytes  # HMAC over one-time codes and magic links of rights requests
+    package_encryption: bytes  # AES-256-GCM over access packages at rest
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -155,6 +160,8 @@ def derive_keys(secret: str) -> Keys:
         identity_hash=_hkdf(raw, "dataright/identity-hash/v1"),
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
+        verification=_hkdf(raw, "dataright/request-verification/v1"),
+        package_encryption=_hkdf(raw, "dataright/package-encryption/v1"),
     )
 
 

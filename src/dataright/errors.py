@@ -12,7 +12,9 @@ RFC 9457 problem+json response and the CLI to a non-zero exit.
     ├── PermissionDenied            authenticated, but not allowed
     ├── Unauthenticated             no or a bad credential
     ├── Conflict                    the request contradicts the stored state
+    │   └── IllegalTransition       a state change the lifecycle does not allow (names the allowed ones)
     ├── ValidationFailed            a request body or CSV row breaks a rule
+    ├── RateLimited                 too many calls from one address
     └── ConfigurationError          settings that cannot work (no secret key, a missing config file)
 """
 
@@ -82,6 +84,23 @@ class PermissionDenied(DataRightError):
 class Conflict(DataRightError):
     title = "Conflict"
     status = 409
+
+
+class IllegalTransition(Conflict):
+    title = "Illegal state transition"
+
+    def __init__(self, message: str, *, current: str, allowed: tuple[str, ...]) -> None:
+        self.current = current
+        self.allowed = allowed
+        super().__init__(message)
+
+    def problem_extensions(self) -> dict[str, object]:
+        return {"current": self.current, "allowed": list(self.allowed)}
+
+
+class RateLimited(DataRightError):
+    title = "Too many requests"
+    status = 429
 
 
 class ValidationFailed(DataRightError):

@@ -37,6 +37,12 @@ EXPECTED_PUBLIC = {
     ("POST", "/api/v1/cookie-consent"),
     ("GET", "/u/{token}"),
     ("POST", "/u/{token}"),
+    ("POST", "/api/v1/requests"),
+    ("POST", "/api/v1/requests/{reference}/verify"),
+    ("POST", "/api/v1/requests/{reference}/resend"),
+    ("GET", "/api/v1/requests/{reference}/package"),
+    ("GET", "/v/{token}"),
+    ("POST", "/v/{token}"),
 }
 BAD_TOKEN = "dr_000000000000_" + "A" * 43
 PATH_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")

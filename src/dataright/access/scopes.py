@@ -10,7 +10,9 @@ from collections.abc import Iterable
 ADMIN = "admin"
 CONSENT_READ = "consent:read"
 CONSENT_WRITE = "consent:write"
-KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, ADMIN)
+REQUESTS_READ = "requests:read"
+REQUESTS_WRITE = "requests:write"
+KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, REQUESTS_READ, REQUESTS_WRITE, ADMIN)
 
 
 def grants(held: Iterable[str], needed: str) -> bool:

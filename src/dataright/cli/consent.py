@@ -98,7 +98,7 @@ def import_command(
         audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
     console.print(
         f"{len(rows)} row(s): {result.recorded} recorded ({result.refused} refused by the age rule), "
-        f"{result.already_imported} already imported",
+        f"{result.already_imported} already imported, {result.suppressed} skipped (erased on request)",
         markup=False,
     )
 

@@ -9,8 +9,6 @@ a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from typing import Annotated
 
@@ -44,39 +42,21 @@ from dataright.consent.schemas import (
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
-from dataright.errors import DataRightError, NotFound, ValidationFailed
+from dataright.errors import NotFound, RateLimited, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, ReadSession, Registry
+from dataright.web.dependencies import (
+    ConsentQueryReader,
+    ConsentQueryWriter,
+    DbSession,
+    ReadSession,
+    Registry,
+    WindowLimiter,
+)
 
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
-
-
-class RateLimited(DataRightError):
-    title = "Too many requests"
-    status = 429
-
-
-class WindowLimiter:
-    """At most ``limit`` calls per ``window`` seconds per key, counted in fixed windows, in this process."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
-        self._counts: dict[str, int] = {}
-        self._started = time.monotonic()
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._started >= self.window:
-                self._counts.clear()
-                self._started = now
-            count = self._counts.get(key, 0) + 1
-            self._counts[key] = count
-            return count <= self.limit
 
 
 cookie_consent_limiter = WindowLimiter(COOKIE_CONSENT_PER_MINUTE)

@@ -79,6 +79,8 @@ class ImportResult:
     recorded: int = 0
     already_imported: int = 0
     refused: int = 0
+    suppressed: int = 0
+    """Rows of people who had themselves erased (a suppression record): skipped."""
 
 
 class ImportRowFailed(DataRightError):
@@ -289,12 +291,16 @@ def import_rows(
 def _import_row(
     session: Session, declaration: Declaration, controller_id: str, row: ImportRow, actor: str, result: ImportResult
 ) -> None:
+    region = declaration.controller_by_id[controller_id].country
+    if identity.is_suppressed(session, controller_id=controller_id, identifiers=row.identifiers, region=region):
+        result.suppressed += 1  # the person asked to be erased: never brought back by an import
+        return
     subject = identity.get_or_create_subject(
         session,
         controller_id=controller_id,
         identifiers=row.identifiers,
         birth_date=row.birth_date,
-        region=declaration.controller_by_id[controller_id].country,
+        region=region,
         actor=actor,
     )
     event = record(
@@ -328,5 +334,10 @@ def audit_import(
         entity_type="consent_import",
         entity_id=name,
         controller_id=controller_id,
-        details={"rows": rows, "recorded": result.recorded, "already_imported": result.already_imported},
+        details={
+            "rows": rows,
+            "recorded": result.recorded,
+            "already_imported": result.already_imported,
+            "suppressed": result.suppressed,
+        },
     )

@@ -82,3 +82,18 @@ class Device(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Suppression(Base):
+    """A person who asked to be erased, kept as the keyed hash of one identifier only (no ciphertext, no
+    subject): enough to recognise them when an import or a mailing list brings them back, nothing more."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("controller_id", "kind", "hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    controller_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(20))
+    hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dataright.audit.service import append as audit
 from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity.crypto import decrypt, encrypt, keyed_hash
-from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier
+from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier, Suppression
 from dataright.identity.normalise import IdentifierKind, normalise, normalise_device_id, parse_kind
 from dataright.storage.types import utcnow
 
@@ -24,20 +24,24 @@ __all__ = [
     "IdentifierKind",
     "age_on",
     "devices_of",
+    "erase_identifiers",
     "find_device",
     "find_subject",
+    "find_subject_by_hash",
     "get_or_create_device",
     "get_or_create_subject",
     "get_subject",
     "guardians_of",
     "hash_identifier",
     "is_guardian_of",
+    "is_suppressed",
     "link_device",
     "link_guardian",
     "normalise",
     "reveal",
     "reveal_all",
     "reveal_many",
+    "suppress_hash",
     "unlink_guardian",
 ]
 
@@ -68,6 +72,19 @@ def find_subject(
 ) -> Subject | None:
     """The controller's subject with this identifier, or None."""
     digest = hash_identifier(kind, value, region=region)
+    return session.execute(
+        select(Subject)
+        .join(SubjectIdentifier)
+        .where(
+            SubjectIdentifier.controller_id == controller_id,
+            SubjectIdentifier.kind == parse_kind(kind).value,
+            SubjectIdentifier.hash == digest,
+        )
+    ).scalar_one_or_none()
+
+
+def find_subject_by_hash(session: Session, *, controller_id: str, kind: str, digest: str) -> Subject | None:
+    """The controller's subject whose identifier of ``kind`` has keyed hash ``digest`` (see ``hash_identifier``)."""
     return session.execute(
         select(Subject)
         .join(SubjectIdentifier)
@@ -398,3 +415,78 @@ def link_device(
 
 def devices_of(session: Session, subject_id: uuid.UUID) -> list[Device]:
     return list(session.execute(select(Device).where(Device.subject_id == subject_id)).scalars())
+
+
+# -- erasure and suppression --------------------------------------------------------------------
+def suppress_hash(session: Session, *, controller_id: str, kind: str, digest: str, reason: str, actor: str) -> bool:
+    """Record that the identity with keyed hash ``digest`` must not be imported or mailed again; whether it is new."""
+    kind_value = parse_kind(kind).value
+    exists = session.execute(
+        select(Suppression.id).where(
+            Suppression.controller_id == controller_id, Suppression.kind == kind_value, Suppression.hash == digest
+        )
+    ).first()
+    if exists is not None:
+        return False
+    row = Suppression(controller_id=controller_id, kind=kind_value, hash=digest, reason=reason)
+    session.add(row)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="identity.suppressed",
+        entity_type="suppression",
+        entity_id=row.id,
+        controller_id=controller_id,
+        details={"kind": kind_value, "reason": reason},
+    )
+    return True
+
+
+def is_suppressed(
+    session: Session, *, controller_id: str, identifiers: Mapping[str, str], region: str | None = None
+) -> bool:
+    """Whether any of ``identifiers`` (kind -> value) belongs to a person who asked to be erased."""
+    pairs = [
+        (parse_kind(kind).value, hash_identifier(kind, value, region=region)) for kind, value in identifiers.items()
+    ]
+    if not pairs:
+        return False
+    found = session.execute(
+        select(Suppression.id)
+        .where(Suppression.controller_id == controller_id, tuple_(Suppression.kind, Suppression.hash).in_(pairs))
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def erase_identifiers(session: Session, subject_id: uuid.UUID, *, reason: str, actor: str) -> int:
+    """Erase the platform's copy of a subject's identifiers, leaving a suppression hash for each; the count.
+
+    The subject row stays (consent records keep pointing at it, GDPR Art. 7(1)); nothing in it names the
+    person any more.
+    """
+    subject = get_subject(session, subject_id)
+    identifiers = list(subject.identifiers)
+    for identifier in identifiers:
+        suppress_hash(
+            session,
+            controller_id=subject.controller_id,
+            kind=identifier.kind,
+            digest=identifier.hash,
+            reason=reason,
+            actor=actor,
+        )
+        subject.identifiers.remove(identifier)
+    subject.birth_date = None
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="subject.erased",
+        entity_type="subject",
+        entity_id=subject.id,
+        controller_id=subject.controller_id,
+        details={"identifiers": len(identifiers), "reason": reason},
+    )
+    return len(identifiers)

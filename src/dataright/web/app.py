@@ -33,6 +33,9 @@ from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
+from dataright.requests.api import router as requests_router
+from dataright.requests.pages import router as requests_pages
+from dataright.requests.verification import load_sms_sender
 from dataright.storage.engine import make_engine, make_session_factory
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK
@@ -54,6 +57,14 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/cookie-consent"),
         ("GET", "/u/{token}"),
         ("POST", "/u/{token}"),
+        # rights requests: anyone may file one (rate-limited; the answer never says whether the person is known)
+        # and confirm it with the code or magic link sent to them; a package is fetched with its signed token
+        ("POST", "/api/v1/requests"),
+        ("POST", "/api/v1/requests/{reference}/verify"),
+        ("POST", "/api/v1/requests/{reference}/resend"),
+        ("GET", "/api/v1/requests/{reference}/package"),
+        ("GET", "/v/{token}"),
+        ("POST", "/v/{token}"),
     }
 )
 
@@ -62,6 +73,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router)
     app.include_router(consent_router)
     app.include_router(consent_pages)
+    app.include_router(requests_router)
+    app.include_router(requests_pages)
 
 
 def _scopes_required(dependant: Dependant) -> set[str]:
@@ -150,6 +163,7 @@ def create_app(
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
     app.state.dnc_registry = load_dnc_registry(settings)
+    app.state.sms_sender = load_sms_sender(settings.sms_sender)
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
         # keyed route can never be called from a listed site's page.

@@ -37,6 +37,8 @@ Usage::
 from __future__ import annotations
 
 import inspect
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any
 
@@ -46,7 +48,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
-from dataright.access.scopes import ADMIN, CONSENT_READ, CONSENT_WRITE
+from dataright.access.scopes import ADMIN, CONSENT_READ, CONSENT_WRITE, REQUESTS_READ, REQUESTS_WRITE
 from dataright.access.service import (
     KeyVerifier,
     ensure_all_controllers,
@@ -74,6 +76,10 @@ __all__ = [
     "DbSession",
     "ReadSession",
     "Registry",
+    "RequestsQueryReader",
+    "RequestsQueryWriter",
+    "WindowLimiter",
+    "client_address",
     "ensure_controller",
     "require_scope",
 ]
@@ -186,3 +192,31 @@ ConsentWriter = Annotated[VerifiedKey, Depends(require_scope(CONSENT_WRITE))]
 Admin = Annotated[VerifiedKey, Depends(require_scope(ADMIN))]
 ConsentQueryReader = Annotated[VerifiedKey, Depends(require_scope(CONSENT_READ, controller_query=True))]
 ConsentQueryWriter = Annotated[VerifiedKey, Depends(require_scope(CONSENT_WRITE, controller_query=True))]
+RequestsQueryReader = Annotated[VerifiedKey, Depends(require_scope(REQUESTS_READ, controller_query=True))]
+RequestsQueryWriter = Annotated[VerifiedKey, Depends(require_scope(REQUESTS_WRITE, controller_query=True))]
+
+
+class WindowLimiter:
+    """At most ``limit`` calls per ``window`` seconds per key, counted in fixed windows, in this process
+    (for public routes: a cookie banner's choices, a rights request)."""
+
+    def __init__(self, limit: int, window: float = 60.0) -> None:
+        self.limit, self.window = limit, window
+        self._counts: dict[str, int] = {}
+        self._started = time.monotonic()
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._started >= self.window:
+                self._counts.clear()
+                self._started = now
+            count = self._counts.get(key, 0) + 1
+            self._counts[key] = count
+            return count <= self.limit
+
+
+def client_address(request: Request) -> str:
+    """The calling address (what public routes count their rate limit by)."""
+    return request.client.host if request.client else "unknown"

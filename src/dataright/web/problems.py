@@ -75,6 +75,9 @@ async def _dataright_error(request: Request, exc: Exception) -> JSONResponse:
         extensions["errors"] = [
             {"detail": p.message, "file": p.file, "line": p.line, "path": p.path} for p in exc.problems
         ]
+    more = getattr(exc, "problem_extensions", None)
+    if callable(more):
+        extensions.update(more())
     headers = {"WWW-Authenticate": 'Bearer realm="dataright"'} if isinstance(exc, Unauthenticated) else None
     if exc.status >= 500:
         logger.error("%s: %s", type(exc).__name__, exc)

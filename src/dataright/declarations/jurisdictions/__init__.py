@@ -48,6 +48,8 @@ class Jurisdiction(Model):
     adequate_countries: tuple[Country, ...]
     transfer_reference: str
     authority: Authority
+    refusal_copy_kept: Period | None = None
+    """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
 
     def citation(self, basis: LegalBasis) -> str:
         return self.legal_bases.get(basis, "")

@@ -1,0 +1,261 @@
+"""``dataright requests``: the staff side of rights requests from the command line.
+
+``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``extend``, ``deny``, ``withdraw``,
+``task-done`` and ``complete`` change a request exactly as the API does (audited as ``cli``); ``remind``
+enqueues the daily reminder mail to each assigned staff member and ``expire`` closes requests never verified.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from dataright.cli.common import console, fail, load_or_exit
+from dataright.cli.consent import DeclarationsOption
+from dataright.cli.database import cli_session, settings_or_exit
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Declaration
+from dataright.errors import DataRightError
+from dataright.requests import service
+from dataright.requests.lifecycle import OPEN, DenialReason, Status
+from dataright.requests.models import RightsRequest
+from dataright.requests.schemas import RequestOut
+from dataright.storage.types import utcnow
+
+requests_app = typer.Typer(help="Rights requests: list, due, show, and the staff actions.", no_args_is_help=True)
+
+ACTOR = "cli"
+WITHIN = re.compile(r"^(?P<n>\d+)(?P<unit>[dw]?)$")
+_T = TypeVar("_T")
+RefArgument = Annotated[str, typer.Argument(help="The request's reference (R-...) or id.")]
+
+
+def parse_within(text: str, flag: str = "--within") -> int:
+    """``7d``, ``2w`` or ``7`` as a number of days."""
+    match = WITHIN.fullmatch(text.strip().lower())
+    if match is None:
+        fail(f"error: {flag} {text!r}: expected a number of days like 7d, or weeks like 2w")
+        raise AssertionError("unreachable")
+    return int(match["n"]) * (7 if match["unit"] == "w" else 1)
+
+
+def registry_of(paths: list[Path] | None) -> DeclarationRegistry:
+    chosen = paths or settings_or_exit().declarations
+    if not chosen:
+        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
+    return DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
+
+
+def _run(action: Callable[[Session], _T]) -> _T:
+    try:
+        with cli_session() as session:
+            return action(session)
+    except DataRightError as exc:
+        fail(f"error: {exc}")
+        raise AssertionError("unreachable") from None
+
+
+def _find(session: Session, ref: str) -> RightsRequest:
+    return service.find_any(session, ref)
+
+
+def _table(requests: list[RightsRequest], today: date) -> Table:
+    table = Table("reference", "controller", "type", "status", "received", "due", "assigned", box=None)
+    for r in requests:
+        late = Status(r.status) in OPEN and r.due_on < today
+        due = f"{r.due_on.isoformat()}{' OVERDUE' if late else ''}"
+        table.add_row(
+            r.reference, r.controller_id, r.type, r.status, r.received_on.isoformat(), due, r.assigned_to or ""
+        )
+    return table
+
+
+@requests_app.command("list")
+def list_command(
+    controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller's.")] = None,
+    status: Annotated[str | None, typer.Option(help="A state, 'open' or 'overdue'.")] = None,
+) -> None:
+    """The requests, soonest deadline first (a controller sees those of its joint arrangements too)."""
+    today = utcnow().date()
+    found = _run(lambda s: service.list_requests(s, controller_id=controller, status=status, today=today))
+    console.print(_table(found, today))
+    console.print(f"{len(found)} request(s)", markup=False)
+
+
+@requests_app.command("due")
+def due_command(
+    within: Annotated[str, typer.Option(help="Open and due within this time: 7d, 2w.")] = "7d",
+    controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller's.")] = None,
+) -> None:
+    """Open requests due within a time (overdue ones included)."""
+    days, today = parse_within(within), utcnow().date()
+    found = _run(lambda s: service.list_requests(s, controller_id=controller, due_within=days, today=today))
+    console.print(_table(found, today))
+    console.print(f"{len(found)} request(s) due by {date.fromordinal(today.toordinal() + days)}", markup=False)
+
+
+@requests_app.command("show")
+def show_command(ref: RefArgument) -> None:
+    """One request with its deadlines and tasks, as JSON."""
+    found = _run(lambda s: RequestOut.of(_find(s, ref)))
+    console.print(found.model_dump_json(indent=2), markup=False)
+
+
+def _act(ref: str, paths: list[Path] | None, action: Callable[[Session, RightsRequest, Declaration], object]) -> None:
+    registry = registry_of(paths)
+
+    def run(session: Session) -> RequestOut:
+        request = _find(session, ref)
+        action(session, request, registry.controller(request.controller_id).declaration)
+        return RequestOut.of(request)
+
+    out = _run(run)
+    console.print(f"{out.reference}: {out.status}, due {out.due_on.isoformat()}", markup=False)
+
+
+@requests_app.command("assign")
+def assign_command(
+    ref: RefArgument,
+    to: Annotated[str, typer.Option("--to", help="The staff member's work e-mail address.")],
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Give a request to a staff member (they get the daily reminder)."""
+    _act(ref, declarations, lambda s, r, d: service.assign(s, request=r, to=to, actor=ACTOR))
+
+
+@requests_app.command("verify")
+def verify_command(
+    ref: RefArgument,
+    reason: Annotated[str, typer.Option("--reason", help="How staff checked who the person is (audited).")],
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Vouch for the requester's identity, with a written reason."""
+    _act(
+        ref, declarations, lambda s, r, d: service.staff_verify(s, declaration=d, request=r, reason=reason, actor=ACTOR)
+    )
+
+
+@requests_app.command("start")
+def start_command(ref: RefArgument, declarations: DeclarationsOption = None) -> None:
+    """Begin work on a verified request (an erasure, rectification or restriction gets its tasks)."""
+    _act(ref, declarations, lambda s, r, d: service.start(s, declaration=d, request=r, actor=ACTOR))
+
+
+@requests_app.command("extend")
+def extend_command(
+    ref: RefArgument,
+    reason: Annotated[str, typer.Option("--reason", help="Why more time is needed (told to the person).")],
+    until: Annotated[str | None, typer.Option("--until", help="The new date, YYYY-MM-DD.")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Extend the deadline once, before it passes; the person is told at once."""
+    new_date: date | None = None
+    if until is not None:
+        try:
+            new_date = date.fromisoformat(until)
+        except ValueError:
+            fail(f"error: --until {until!r}: expected a date YYYY-MM-DD")
+    _act(
+        ref,
+        declarations,
+        lambda s, r, d: service.extend(s, declaration=d, request=r, reason=reason, until=new_date, actor=ACTOR),
+    )
+
+
+@requests_app.command("deny")
+def deny_command(
+    ref: RefArgument,
+    reason: Annotated[DenialReason, typer.Option("--reason", help="Why the request is refused.")],
+    note: Annotated[str | None, typer.Option("--note", help="What the person is told.")] = None,
+    fee: Annotated[str | None, typer.Option("--fee", help="A fee, only for unfounded or excessive requests.")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Refuse a request; the person is told the reason and the authority they may complain to."""
+    _act(
+        ref,
+        declarations,
+        lambda s, r, d: service.deny(s, declaration=d, request=r, reason=reason, note=note, fee=fee, actor=ACTOR),
+    )
+
+
+@requests_app.command("withdraw")
+def withdraw_command(
+    ref: RefArgument,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Record that the person withdrew the request."""
+    _act(ref, declarations, lambda s, r, d: service.withdraw(s, request=r, actor=ACTOR, reason=reason))
+
+
+@requests_app.command("task-done")
+def task_done_command(
+    ref: RefArgument,
+    task: Annotated[int, typer.Argument(help="The task number (see `requests show`).")],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Tick off one fulfilment task."""
+
+    def tick(s: Session, r: RightsRequest, d: Declaration) -> object:
+        owner = next((t.controller_id for t in r.tasks if t.id == task), r.controller_id)
+        return service.complete_task(s, request=r, task_id=task, controller_id=owner, actor=ACTOR, note=note)
+
+    _act(ref, declarations, tick)
+
+
+@requests_app.command("complete")
+def complete_command(ref: RefArgument, declarations: DeclarationsOption = None) -> None:
+    """Close a request whose tasks are all done: the package link or the erasure reply goes to the person."""
+    base_url = settings_or_exit().base_url
+    _act(
+        ref,
+        declarations,
+        lambda s, r, d: service.complete(s, declaration=d, request=r, actor=ACTOR, base_url=base_url),
+    )
+
+
+def _remind(controller_id: str, declaration: Declaration, days: int, today: date) -> int:
+    return _run(
+        lambda s: service.remind(s, declaration=declaration, controller_id=controller_id, within=days, today=today)
+    )
+
+
+@requests_app.command("remind")
+def remind_command(
+    within: Annotated[str, typer.Option(help="Remind of requests due within this time: 3d, 1w.")] = "3d",
+    controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller.")] = None,
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day)."""
+    days, today = parse_within(within), utcnow().date()
+    registry = registry_of(declarations)
+    chosen = [controller] if controller else registry.controller_ids
+    total = 0
+    for controller_id in chosen:
+        try:
+            declaration = registry.controller(controller_id).declaration
+        except DataRightError as exc:
+            fail(f"error: --controller {controller_id}: {exc}")
+            raise AssertionError("unreachable") from None
+        total += _remind(controller_id, declaration, days, today)
+    console.print(f"{total} reminder(s) enqueued", markup=False)
+
+
+@requests_app.command("expire")
+def expire_command(declarations: DeclarationsOption = None) -> None:
+    """Expire requests whose requester never confirmed who they are (run daily)."""
+    registry = registry_of(declarations)
+    count = _run(lambda s: service.expire_unverified(s, controller_ids=registry.controller_ids))
+    console.print(f"{count} unverified request(s) expired", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(requests_app, name="requests")

@@ -1,0 +1,1 @@
+"""Rights requests: intake, identity verification, deadlines, the lifecycle, fulfilment and access packages."""

@@ -1,0 +1,448 @@
+"""The requests API.
+
+Public (no key; each address may call a limited number of times a minute): ``POST /api/v1/requests`` files
+a request, ``POST /api/v1/requests/{reference}/verify`` tries the one-time code, ``.../resend`` sends a new
+one, ``GET /api/v1/requests/{reference}/package?token=...`` downloads an access package. The answer to a
+filing is the same whether or not the controller knows the person.
+
+Staff (``requests:read`` / ``requests:write`` keys for the controller in the ``controller`` query parameter):
+list, show, file on a person's behalf, verify with a reason, assign, start, extend, deny, withdraw,
+complete, tick off tasks, and look a subject up by identifiers sent in the body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from dataright.access.service import actor_of
+from dataright.audit.service import append as audit
+from dataright.consent import service as consent
+from dataright.consent.schemas import EventOut, PreferenceOut
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Declaration
+from dataright.errors import DataRightError, NotFound, RateLimited, ValidationFailed
+from dataright.identity import service as identity
+from dataright.requests import delivery, intake, service
+from dataright.requests.intake import Filing, Outcome
+from dataright.requests.lifecycle import FiledBy
+from dataright.requests.models import RequestPackage, RightsRequest
+from dataright.requests.schemas import (
+    AssignIn,
+    CodeIn,
+    DenyIn,
+    ExtendIn,
+    IdentifiersIn,
+    LookupOut,
+    ReasonIn,
+    ReceiptOut,
+    RequestIn,
+    RequestListOut,
+    RequestOut,
+    StaffRequestIn,
+    TaskDoneIn,
+    VerifiedOut,
+    WithdrawIn,
+)
+from dataright.requests.verification import SmsSender
+from dataright.storage.engine import session_scope
+from dataright.storage.types import utcnow
+from dataright.web.dependencies import (
+    AppSettings,
+    DbSession,
+    ReadSession,
+    Registry,
+    RequestsQueryReader,
+    RequestsQueryWriter,
+    WindowLimiter,
+    client_address,
+)
+
+router = APIRouter(tags=["requests"])
+
+PUBLIC_CALLS_PER_MINUTE = 10
+public_limiter = WindowLimiter(PUBLIC_CALLS_PER_MINUTE)
+RECEIPT_MESSAGE = (
+    "Thank you. If the address is yours you will receive a code to confirm that you made this request; "
+    "we start once it is confirmed."
+)
+
+
+class VerificationFailed(DataRightError):
+    title = "Verification failed"
+    status = 422
+
+
+class VerificationExpired(DataRightError):
+    title = "Code or link expired"
+    status = 410
+
+
+class VerificationLocked(DataRightError):
+    title = "Too many wrong codes"
+    status = 423
+
+
+class VerificationUsed(DataRightError):
+    title = "Code or link already used"
+    status = 409
+
+
+def _limit(request: Request) -> None:
+    if not public_limiter.allow(client_address(request)):
+        raise RateLimited(f"at most {PUBLIC_CALLS_PER_MINUTE} calls a minute from one address; try again later")
+
+
+def _sms_sender(request: Request) -> SmsSender | None:
+    sender = getattr(request.app.state, "sms_sender", None)
+    return sender if isinstance(sender, SmsSender) else None
+
+
+def _declaration(registry: DeclarationRegistry, controller_id: str) -> Declaration:
+    return registry.controller(controller_id).declaration
+
+
+def _raise_for(outcome: Outcome, reference: str, left: int) -> None:
+    if outcome is Outcome.wrong:
+        raise VerificationFailed(f"code: not the code sent for request {reference}; {left} attempt(s) left")
+    if outcome is Outcome.expired:
+        raise VerificationExpired(f"request {reference}: the code has expired; ask for a new one (.../resend)")
+    if outcome is Outcome.locked:
+        raise VerificationLocked(
+            f"request {reference}: this code no longer works (too many wrong tries, or a newer code was sent); "
+            "ask for a new one (.../resend)"
+        )
+    if outcome is Outcome.used:
+        raise VerificationUsed(f"request {reference}: already confirmed, or no longer waiting for confirmation")
+
+
+# ------------------------------------------------------------------------------------------------
+# public
+# ------------------------------------------------------------------------------------------------
+@router.post("/api/v1/requests", response_model=ReceiptOut, status_code=202)
+def file_request(
+    request: Request, body: RequestIn, session: DbSession, registry: Registry, settings: AppSettings
+) -> ReceiptOut:
+    """File a rights request (access, rectification, erasure, restriction, portability, objection,
+    withdraw_consent) with a controller; a guardian names the child in ``on_behalf_of``.
+
+    A code and a link go to the address given; nothing is done until one of them comes back. The answer is
+    the same whether or not the controller knows the person.
+    """
+    _limit(request)
+    kind, value = body.contact()
+    filing = Filing(
+        controller_id=body.controller,
+        type=body.type,
+        identifier_kind=kind,
+        identifier=value,
+        filed_by=FiledBy.guardian if body.on_behalf_of is not None else FiledBy.subject,
+        language=body.language,
+        details=body.details,
+        on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
+        registered_with=body.registered_with,
+    )
+    filed = intake.file_request(
+        session,
+        declaration=_declaration(registry, body.controller),
+        filing=filing,
+        base_url=settings.base_url,
+        sms_sender=_sms_sender(request),
+    )
+    return ReceiptOut(reference=filed.reference, status="received", message=RECEIPT_MESSAGE)
+
+
+def verify_in_own_transaction(
+    request: Request, registry: DeclarationRegistry, reference: str, attempt: str, *, link: bool
+) -> VerifiedOut:
+    """Try a code or link and commit the attempt whatever its outcome (a wrong code must count)."""
+    with session_scope(request.app.state.session_factory) as session:
+        if link:
+            found, challenge = intake.request_of_link(session, attempt)
+            outcome = intake.check_link(session, request=found, challenge=challenge)
+            method = "email_link"
+        else:
+            found = service.by_reference(session, reference)
+            outcome = intake.check_code(session, request=found, code=attempt)
+            method = "sms_code" if found.identifier_kind == "phone" else "email_code"
+        if outcome is Outcome.verified:
+            service.mark_verified(
+                session,
+                declaration=_declaration(registry, found.controller_id),
+                request=found,
+                method=method,
+                actor="requester",
+            )
+        left = intake.attempts_left(session, found)
+        answer = VerifiedOut(reference=found.reference, status=found.status)
+    _raise_for(outcome, answer.reference, left)
+    return answer
+
+
+@router.post("/api/v1/requests/{reference}/verify", response_model=VerifiedOut)
+def verify_code(request: Request, reference: str, body: CodeIn, registry: Registry) -> VerifiedOut:
+    """Confirm a request with the code that was sent (five tries; the code works for 24 hours, once)."""
+    _limit(request)
+    return verify_in_own_transaction(request, registry, reference, body.code, link=False)
+
+
+@router.post("/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202)
+def resend_code(
+    request: Request, reference: str, session: DbSession, registry: Registry, settings: AppSettings
+) -> ReceiptOut:
+    """Send a new code (the earlier ones stop working); at most three per request."""
+    _limit(request)
+    found = service.by_reference(session, reference)
+    intake.send_challenge(
+        session,
+        declaration=_declaration(registry, found.controller_id),
+        request=found,
+        base_url=settings.base_url,
+        sms_sender=_sms_sender(request),
+    )
+    return ReceiptOut(reference=found.reference, status=found.status, message=RECEIPT_MESSAGE)
+
+
+@router.get("/api/v1/requests/{reference}/package")
+def download_package(
+    request: Request,
+    reference: str,
+    token: Annotated[str, Query(max_length=1000, description="The signed token from the e-mail.")],
+    session: DbSession,
+) -> Response:
+    """Download the package answering an access or portability request, with the link's signed token."""
+    _limit(request)
+    now = utcnow()
+    try:
+        found = service.by_reference(session, reference)
+    except NotFound:
+        raise delivery.InvalidDownloadLink("this download link is not valid for this request or has expired") from None
+    grant = delivery.read_download(token, request_id=found.id, now=now)
+    package = session.get(RequestPackage, grant.package_id)
+    if package is None or package.request_id != found.id or package.purpose != "delivery" or package.expires_at <= now:
+        raise delivery.InvalidDownloadLink("this download link is not valid for this request or has expired")
+    data = delivery.decrypt_package(found.id, package.id, package.ciphertext)
+    package.downloads += 1
+    session.flush()
+    audit(
+        session,
+        actor="requester",
+        action="request.package_downloaded",
+        entity_type="rights_request",
+        entity_id=found.id,
+        controller_id=found.controller_id,
+        details={"reference": found.reference, "package": str(package.id), "downloads": package.downloads},
+    )
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{package.filename}"', "Cache-Control": "no-store"},
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# staff
+# ------------------------------------------------------------------------------------------------
+def _out(request: RightsRequest) -> RequestOut:
+    return RequestOut.of(request)
+
+
+@router.get("/api/v1/requests", response_model=RequestListOut)
+def list_requests(
+    controller: str,
+    key: RequestsQueryReader,
+    session: ReadSession,
+    status: Annotated[str | None, Query(max_length=20, description="A state, 'open' or 'overdue'.")] = None,
+    due_within: Annotated[int | None, Query(ge=0, le=3660, description="Open and due within N days.")] = None,
+) -> RequestListOut:
+    """The controller's requests (those of joint arrangements it is party to included), soonest due first."""
+    found = service.list_requests(session, controller_id=controller, status=status, due_within=due_within)
+    return RequestListOut(requests=[_out(r) for r in found])
+
+
+@router.post("/api/v1/requests/on-behalf", response_model=RequestOut, status_code=201)
+def file_on_behalf(
+    request: Request,
+    controller: str,
+    body: StaffRequestIn,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    registry: Registry,
+    settings: AppSettings,
+) -> RequestOut:
+    """Take down a request a person made by phone, letter or e-mail. With ``verified_reason`` staff vouch for
+    the person's identity at once (audited); otherwise a code goes to the person as with a web request."""
+    if body.controller is not None and body.controller != controller:
+        raise ValidationFailed(f"controller: the body names {body.controller!r}, the query {controller!r}")
+    kind, value = body.contact()
+    declaration = _declaration(registry, controller)
+    filing = Filing(
+        controller_id=controller,
+        type=body.type,
+        identifier_kind=kind,
+        identifier=value,
+        channel=body.channel,
+        filed_by=FiledBy.guardian if body.on_behalf_of is not None else FiledBy.staff,
+        actor=actor_of(key),
+        language=body.language,
+        details=body.details,
+        on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
+        registered_with=body.registered_with,
+    )
+    filed = intake.file_request(
+        session, declaration=declaration, filing=filing, base_url=settings.base_url, sms_sender=_sms_sender(request)
+    )
+    if body.verified_reason:
+        service.staff_verify(
+            session, declaration=declaration, request=filed, reason=body.verified_reason, actor=actor_of(key)
+        )
+    return _out(filed)
+
+
+@router.get("/api/v1/requests/{ref}", response_model=RequestOut)
+def show_request(ref: str, controller: str, key: RequestsQueryReader, session: ReadSession) -> RequestOut:
+    """One request, by reference or id, with its deadlines and tasks."""
+    return _out(service.find(session, controller_id=controller, ref=ref))
+
+
+def _act(
+    session: Session, registry: DeclarationRegistry, controller: str, ref: str
+) -> tuple[RightsRequest, Declaration]:
+    found = service.find(session, controller_id=controller, ref=ref)
+    return found, _declaration(registry, found.controller_id)
+
+
+@router.post("/api/v1/requests/{ref}/verify-identity", response_model=RequestOut)
+def staff_verify(
+    ref: str, controller: str, body: ReasonIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+) -> RequestOut:
+    """Staff vouch for the requester's identity, with a written reason (audited)."""
+    found, declaration = _act(session, registry, controller, ref)
+    service.staff_verify(session, declaration=declaration, request=found, reason=body.reason, actor=actor_of(key))
+    return _out(found)
+
+
+@router.post("/api/v1/requests/{ref}/assign", response_model=RequestOut)
+def assign(ref: str, controller: str, body: AssignIn, key: RequestsQueryWriter, session: DbSession) -> RequestOut:
+    """Give the request to a staff member; they get the daily reminder of what is due."""
+    found = service.find(session, controller_id=controller, ref=ref)
+    return _out(service.assign(session, request=found, to=body.to, actor=actor_of(key)))
+
+
+@router.post("/api/v1/requests/{ref}/start", response_model=RequestOut)
+def start(ref: str, controller: str, key: RequestsQueryWriter, session: DbSession, registry: Registry) -> RequestOut:
+    """Begin work on a verified request; an erasure, rectification or restriction gets its tasks."""
+    found, declaration = _act(session, registry, controller, ref)
+    return _out(service.start(session, declaration=declaration, request=found, actor=actor_of(key)))
+
+
+@router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)
+def extend(
+    ref: str, controller: str, body: ExtendIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+) -> RequestOut:
+    """Extend the deadline once, before it passes; the person is told the new date and the reason at once."""
+    found, declaration = _act(session, registry, controller, ref)
+    service.extend(
+        session, declaration=declaration, request=found, reason=body.reason, until=body.until, actor=actor_of(key)
+    )
+    return _out(found)
+
+
+@router.post("/api/v1/requests/{ref}/deny", response_model=RequestOut)
+def deny(
+    ref: str, controller: str, body: DenyIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+) -> RequestOut:
+    """Refuse the request with a reason; the person is told it and the authority they may complain to."""
+    found, declaration = _act(session, registry, controller, ref)
+    service.deny(
+        session,
+        declaration=declaration,
+        request=found,
+        reason=body.reason,
+        note=body.note,
+        fee=body.fee,
+        actor=actor_of(key),
+    )
+    return _out(found)
+
+
+@router.post("/api/v1/requests/{ref}/withdraw", response_model=RequestOut)
+def withdraw(ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWriter, session: DbSession) -> RequestOut:
+    """Record that the person withdrew the request."""
+    found = service.find(session, controller_id=controller, ref=ref)
+    return _out(service.withdraw(session, request=found, actor=actor_of(key), reason=body.reason))
+
+
+@router.post("/api/v1/requests/{ref}/tasks/{task_id}/done", response_model=RequestOut)
+def task_done(
+    ref: str, task_id: int, controller: str, body: TaskDoneIn, key: RequestsQueryWriter, session: DbSession
+) -> RequestOut:
+    """Tick off one of the controller's fulfilment tasks."""
+    found = service.find(session, controller_id=controller, ref=ref)
+    service.complete_task(
+        session, request=found, task_id=task_id, controller_id=controller, actor=actor_of(key), note=body.note
+    )
+    return _out(found)
+
+
+@router.post("/api/v1/requests/{ref}/complete", response_model=RequestOut)
+def complete(
+    ref: str,
+    controller: str,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    registry: Registry,
+    settings: AppSettings,
+) -> RequestOut:
+    """Close the request once every task is done: the package link or the erasure reply goes to the person."""
+    found, declaration = _act(session, registry, controller, ref)
+    service.complete(session, declaration=declaration, request=found, actor=actor_of(key), base_url=settings.base_url)
+    return _out(found)
+
+
+@router.post("/api/v1/subjects/lookup", response_model=LookupOut)
+def lookup(
+    controller: str, body: IdentifiersIn, key: RequestsQueryReader, session: ReadSession, registry: Registry
+) -> LookupOut:
+    """Find a person by e-mail, phone or customer id (in the body, never the URL): their requests, consent
+    history and communication preferences."""
+    identifiers = body.identifiers()
+    if not identifiers:
+        raise ValidationFailed("give at least one of email, phone, customer_id")
+    declaration = _declaration(registry, controller)
+    region = declaration.controller_by_id[controller].country
+    hashes = [(kind, identity.hash_identifier(kind, value, region=region)) for kind, value in identifiers.items()]
+    subject = None
+    for kind, digest in hashes:
+        subject = identity.find_subject_by_hash(session, controller_id=controller, kind=kind, digest=digest)
+        if subject is not None:
+            break
+    requests = service.requests_of_subject(
+        session, controller_id=controller, subject_id=subject.id if subject else None, hashes=hashes
+    )
+    events: list[EventOut] = []
+    preferences: list[PreferenceOut] = []
+    if subject is not None:
+        events = [EventOut.of(e) for e in consent.history(session, controller_id=controller, subject_id=subject.id)]
+        preferences = [
+            PreferenceOut(
+                topic=p.topic_id,
+                channel=p.channel,
+                allowed=p.decision.allowed,
+                basis=p.decision.basis,
+                reason=p.decision.reason.value,
+                event_id=p.decision.event_id,
+                changeable=p.changeable,
+            )
+            for p in consent.preferences(
+                session, declaration=declaration, controller_id=controller, subject_id=subject.id
+            )
+        ]
+    return LookupOut(
+        subject_id=subject.id if subject else None,
+        requests=[_out(r) for r in requests],
+        consents=events,
+        preferences=preferences,
+    )

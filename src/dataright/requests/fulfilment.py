@@ -1,0 +1,221 @@
+"""What completing a request does: fulfilment tasks, legal holds, erasure with suppression, packages.
+
+* An erasure, rectification or restriction gets one task per connected datastore of every controller party
+  to it (the connector engine executes those) and one per recipient owed a notice of the change (GDPR
+  Art. 19: every processor and recipient the controller's purposes disclose to). Staff tick them off; the
+  request completes only when all are done.
+* An erasure keeps what a legal hold binds the controller to keep, and says so: each hold's description,
+  the law that keeps it and until when. The platform's own copy of the person's identifiers is erased,
+  leaving a keyed hash only (a suppression record), so no import brings them back and no mailing reaches
+  them.
+* An access or portability request is answered with a package, stored encrypted and reached through a
+  signed link that expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy.orm import Session
+
+from dataright.audit.service import append as audit
+from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
+from dataright.identity import service as identity
+from dataright.requests import delivery, timing
+from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, RequestType
+from dataright.requests.models import RequestPackage, RequestTask, RightsRequest
+from dataright.storage.types import utcnow
+
+PACKAGE_LINK_TTL = timedelta(days=14)
+NOTIFY = "notify_recipient"
+DATASTORE = "datastore"
+
+
+@dataclass(frozen=True)
+class Reply:
+    link: str = ""
+    link_expires_on: date | None = None
+    kept_items: list[dict[str, str]] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------
+# tasks
+# ------------------------------------------------------------------------------------------------
+def notify_targets(declaration: Declaration, controller_id: str) -> list[tuple[str, str]]:
+    """(id, name) of every processor and recipient the controller's purposes disclose personal data to."""
+    targets: dict[str, str] = {}
+    for purpose in declaration.purposes_of(controller_id):
+        for ref in purpose.recipients:
+            system = declaration.system_by_id.get(ref)
+            if system is not None:
+                if system.role is not Role.internal:
+                    targets.setdefault(ref, system.legal_name or system.name)
+                continue
+            recipient = declaration.recipient_by_id.get(ref)
+            if recipient is not None and recipient.type is not RecipientType.authority:
+                targets.setdefault(ref, recipient.name.get("en") or next(iter(recipient.name.values())))
+    return sorted(targets.items())
+
+
+def create_tasks(session: Session, *, declaration: Declaration, request: RightsRequest, actor: str) -> int:
+    """The request's fulfilment tasks for every controller party to it; the number created."""
+    if RequestType(request.type) not in CHANGES_DATA or request.tasks:
+        return 0
+    for controller_id in request.controller_ids:
+        for target, name in notify_targets(declaration, controller_id):
+            request.tasks.append(
+                RequestTask(
+                    controller_id=controller_id,
+                    kind=NOTIFY,
+                    target=target,
+                    label=f"tell {name} of the {request.type} (Art. 19)",
+                )
+            )
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="request.tasks_created",
+        entity_type="rights_request",
+        entity_id=request.id,
+        controller_id=request.controller_id,
+        details={
+            "reference": request.reference,
+            "tasks": len(request.tasks),
+            "datastores": sum(t.kind == DATASTORE for t in request.tasks),
+        },
+    )
+    return len(request.tasks)
+
+
+# ------------------------------------------------------------------------------------------------
+# legal holds
+# ------------------------------------------------------------------------------------------------
+def _held_until(hold: LegalHold, today: date) -> date:
+    """The day a hold lets go of what is kept now: a bookkeeping hold runs from the end of this financial
+    year (the calendar year, unless the declaration says otherwise), others from today."""
+    start = date(today.year, 12, 31) if hold.trigger is Trigger.fiscal_year_end else today
+    return hold.duration.after(start)
+
+
+def kept_items(declaration: Declaration, request: RightsRequest, today: date) -> list[dict[str, str]]:
+    """What an erasure keeps: every legal hold a party's purposes name and that binds that party."""
+    items: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for controller_id in request.controller_ids:
+        for purpose in declaration.purposes_of(controller_id):
+            for hold_id in purpose.legal_holds:
+                hold = declaration.hold_by_id[hold_id]
+                if hold_id in seen or not hold.binds(controller_id):
+                    continue
+                seen.add(hold_id)
+                what = hold.description.get(request.language) or hold.description.get("en")  # type: ignore[call-overload]
+                items.append(
+                    {
+                        "what": what or next(iter(hold.description.values())),
+                        "law": hold.reference,
+                        "until": _held_until(hold, today).isoformat(),
+                    }
+                )
+    return items
+
+
+def _erase(session: Session, request: RightsRequest, actor: str) -> int:
+    """Erase the platform's copy of the person at every party and suppress the identifier that asked."""
+    erased = 0
+    for controller_id in request.controller_ids:
+        subject = identity.find_subject_by_hash(
+            session, controller_id=controller_id, kind=request.identifier_kind, digest=request.identifier_hash
+        )
+        if request.filed_by == "guardian" and controller_id == request.controller_id and request.subject_id:
+            subject = identity.get_subject(session, request.subject_id)
+        if subject is not None:
+            erased += identity.erase_identifiers(session, subject.id, reason="erasure_request", actor=actor)
+        if request.filed_by != "guardian":
+            identity.suppress_hash(
+                session,
+                controller_id=controller_id,
+                kind=request.identifier_kind,
+                digest=request.identifier_hash,
+                reason="erasure_request",
+                actor=actor,
+            )
+    return erased
+
+
+# ------------------------------------------------------------------------------------------------
+# packages
+# ------------------------------------------------------------------------------------------------
+def _store_package(
+    session: Session,
+    request: RightsRequest,
+    *,
+    purpose: str,
+    filename: str,
+    data: bytes,
+    expires_at: datetime,
+) -> RequestPackage:
+    package_id = uuid.uuid4()
+    package = RequestPackage(
+        id=package_id,
+        request_id=request.id,
+        purpose=purpose,
+        filename=filename,
+        ciphertext=delivery.encrypt_package(request.id, package_id, data),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        expires_at=expires_at,
+    )
+    session.add(package)
+    session.flush()
+    return package
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+
+
+def build_package(session: Session, *, declaration: Declaration, request: RightsRequest) -> tuple[str, bytes]:
+    """The zip answering an access or portability request: (file name, bytes)."""
+    from dataright.requests.package import build_package as build
+
+    return build(session, declaration=declaration, request=request)
+
+
+def keep_copy_after_refusal(
+    session: Session, *, declaration: Declaration, request: RightsRequest, until: date, now: datetime
+) -> None:
+    """PDPA: keep a copy of the data an access request asked for, encrypted, until ``until`` (never delivered)."""
+    if RequestType(request.type) not in DELIVERS_PACKAGE:
+        return
+    filename, data = build_package(session, declaration=declaration, request=request)
+    _store_package(
+        session, request, purpose="kept_after_refusal", filename=filename, data=data, expires_at=_end_of(until)
+    )
+
+
+def carry_out(
+    session: Session, *, declaration: Declaration, request: RightsRequest, actor: str, base_url: str
+) -> Reply:
+    """Do what completing the request means and say what the person is told."""
+    kind = RequestType(request.type)
+    today = timing.local_date(declaration, request.controller_id, utcnow())
+    if kind in DELIVERS_PACKAGE:
+        filename, data = build_package(session, declaration=declaration, request=request)
+        expires_on = today + PACKAGE_LINK_TTL
+        package = _store_package(
+            session, request, purpose="delivery", filename=filename, data=data, expires_at=_end_of(expires_on)
+        )
+        token = delivery.sign_download(
+            delivery.DownloadGrant(request_id=request.id, package_id=package.id, expires_at=package.expires_at)
+        )
+        link = f"{base_url}/api/v1/requests/{request.reference}/package?token={token}"
+        return Reply(link=link, link_expires_on=expires_on)
+    if kind is RequestType.erasure:
+        kept = kept_items(declaration, request, today)
+        _erase(session, request, actor)
+        return Reply(kept_items=kept)
+    return Reply()
