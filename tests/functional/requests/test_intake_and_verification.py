@@ -144,9 +144,9 @@ def test_a_right_the_controller_does_not_offer_is_refused(engine: object, settin
     from dataright.web.app import create_app
 
     assert isinstance(nestpros, Declaration)
-    rights = nestpros.rights_of(NESTPROS).model_copy(update={"rights": (Right.access, Right.rectification)})
-    controller = nestpros.controller_by_id[NESTPROS].model_copy(update={"rights": rights})
-    narrowed = nestpros.model_copy(update={"controllers": (controller,)})
+    data = nestpros.model_dump()
+    data["rights"]["rights"] = [Right.access, Right.rectification]  # the rights block of organisation.yaml
+    narrowed = Declaration.model_validate(data)
     app = create_app(settings, DeclarationRegistry([narrowed]))  # type: ignore[arg-type]
     with TestClient(app) as client:
         response = client.post("/api/v1/requests", json={"controller": NESTPROS, "type": "erasure", "email": email()})
