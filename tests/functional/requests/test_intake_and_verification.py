@@ -33,11 +33,15 @@ def _count(app: FastAPI) -> int:
 def _challenge(app: FastAPI, reference: str) -> VerificationChallenge:
     with session_scope(make_session_factory(app.state.engine), write=False) as session:
         request = session.execute(select(RightsRequest).where(RightsRequest.reference == reference)).scalar_one()
-        return session.execute(
-            select(VerificationChallenge)
-            .where(VerificationChallenge.request_id == request.id)
-            .order_by(VerificationChallenge.id.desc())
-        ).scalars().first()  # type: ignore[return-value]
+        return (
+            session.execute(
+                select(VerificationChallenge)
+                .where(VerificationChallenge.request_id == request.id)
+                .order_by(VerificationChallenge.id.desc())
+            )
+            .scalars()
+            .first()
+        )  # type: ignore[return-value]
 
 
 def test_a_request_is_confirmed_with_the_code_and_acknowledged_with_its_deadlines(
@@ -48,13 +52,17 @@ def test_a_request_is_confirmed_with_the_code_and_acknowledged_with_its_deadline
     assert filed["status"] == "received" and filed["reference"].startswith("R-")
     verification = mails(app, NEXALEARN, address, "request_verification")
     assert len(verification) == 1 and verification[0].language == "nb"  # NexaLearn answers in Norwegian first
-    response = client.post(f"/api/v1/requests/{filed['reference']}/verify", json={"code": code_for(app, NEXALEARN, address)})
+    response = client.post(
+        f"/api/v1/requests/{filed['reference']}/verify", json={"code": code_for(app, NEXALEARN, address)}
+    )
     assert response.status_code == 200 and response.json()["status"] == "verified"
     key = make_key(scopes=["requests:read"], controllers=[NEXALEARN])
     shown = client.get(f"/api/v1/requests/{filed['reference']}", params={"controller": NEXALEARN}, headers=staff(key))
     body = shown.json()
     assert body["status"] == "verified" and body["verification_method"] == "email_code"
-    assert body["promised_due_on"] is not None and body["due_on"] == min(body["statutory_due_on"], body["promised_due_on"])
+    assert body["promised_due_on"] is not None and body["due_on"] == min(
+        body["statutory_due_on"], body["promised_due_on"]
+    )
     received = mails(app, NEXALEARN, address, "request_received")
     assert len(received) == 1 and filed["reference"] in received[0].text
 
@@ -64,7 +72,7 @@ def test_the_answer_is_the_same_whether_or_not_the_person_is_known(app: FastAPI,
     with session_scope(make_session_factory(app.state.engine)) as session:
         identity.get_or_create_subject(session, controller_id=NEXALEARN, identifiers={"email": known})
     answers = [file(client, NEXALEARN, "erasure", address) for address in (known, email())]
-    assert [sorted(a) for a in answers][0] == sorted(answers[1])
+    assert next(sorted(a) for a in answers) == sorted(answers[1])
     assert {a["status"] for a in answers} == {"received"} and answers[0]["message"] == answers[1]["message"]
 
 
@@ -179,7 +187,9 @@ def test_a_guardian_files_for_a_linked_child(app: FastAPI, client: TestClient, m
         kid_id = kid.id
     filed = file_and_verify(app, client, NEXALEARN, "access", parent, on_behalf_of={"email": child})
     key = make_key(scopes=["requests:read"], controllers=[NEXALEARN])
-    body = client.get(f"/api/v1/requests/{filed['reference']}", params={"controller": NEXALEARN}, headers=staff(key)).json()
+    body = client.get(
+        f"/api/v1/requests/{filed['reference']}", params={"controller": NEXALEARN}, headers=staff(key)
+    ).json()
     assert body["status"] == "verified" and body["filed_by"] == "guardian" and body["subject_id"] == str(kid_id)
 
 
@@ -191,7 +201,9 @@ def test_someone_who_is_not_the_childs_guardian_is_denied_as_not_verified(
         identity.get_or_create_subject(session, controller_id=NEXALEARN, identifiers={"email": child})
     filed = file_and_verify(app, client, NEXALEARN, "erasure", stranger, on_behalf_of={"email": child})
     key = make_key(scopes=["requests:read"], controllers=[NEXALEARN])
-    body = client.get(f"/api/v1/requests/{filed['reference']}", params={"controller": NEXALEARN}, headers=staff(key)).json()
+    body = client.get(
+        f"/api/v1/requests/{filed['reference']}", params={"controller": NEXALEARN}, headers=staff(key)
+    ).json()
     assert body["status"] == "denied" and body["denial_reason"] == "identity_not_verified"
     assert body["subject_id"] is None
     denied = mails(app, NEXALEARN, stranger, "request_denied")

@@ -32,7 +32,9 @@ def roomy_limiter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _post(client: TestClient, key: str, controller: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    return client.post(f"/api/v1/requests/{path}", params={"controller": controller}, json=body or {}, headers=staff(key))
+    return client.post(
+        f"/api/v1/requests/{path}", params={"controller": controller}, json=body or {}, headers=staff(key)
+    )
 
 
 def _show(client: TestClient, key: str, controller: str, reference: str) -> dict[str, Any]:
@@ -68,9 +70,13 @@ def test_a_denial_for_failed_verification_names_the_authority(
     assert len(denied) == 1 and denied[0].language == "sv" and "Integritetsskyddsmyndigheten" in denied[0].text
     assert "https://www.imy.se" in denied[0].text
     with session_scope(make_session_factory(app.state.engine), write=False) as session:
-        entry = session.execute(
-            select(AuditEntry).where(AuditEntry.action == "request.denied").order_by(AuditEntry.id.desc())
-        ).scalars().first()
+        entry = (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == "request.denied").order_by(AuditEntry.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     assert entry is not None and entry.actor.startswith("key:") and address not in str(entry.details)
 
 
