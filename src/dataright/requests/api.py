@@ -12,9 +12,12 @@ complete, tick off tasks, and look a subject up by identifiers sent in the body.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from dataright.access.service import actor_of
@@ -47,7 +50,6 @@ from dataright.requests.schemas import (
     WithdrawIn,
 )
 from dataright.requests.verification import SmsSender
-from dataright.storage.engine import session_scope
 from dataright.storage.types import utcnow
 from dataright.web.dependencies import (
     AppSettings,
@@ -59,8 +61,9 @@ from dataright.web.dependencies import (
     WindowLimiter,
     client_address,
 )
+from dataright.web.idempotency import IdempotentRoute, IdempotentWrite
 
-router = APIRouter(tags=["requests"])
+router = APIRouter(tags=["requests"], route_class=IdempotentRoute)
 
 PUBLIC_CALLS_PER_MINUTE = 10
 public_limiter = WindowLimiter(PUBLIC_CALLS_PER_MINUTE)
@@ -104,26 +107,17 @@ def _declaration(registry: DeclarationRegistry, controller_id: str) -> Declarati
     return registry.controller(controller_id).declaration
 
 
-def _raise_for(outcome: Outcome, reference: str, left: int) -> None:
-    if outcome is Outcome.wrong:
-        raise VerificationFailed(f"code: not the code sent for request {reference}; {left} attempt(s) left")
-    if outcome is Outcome.expired:
-        raise VerificationExpired(f"request {reference}: the code has expired; ask for a new one (.../resend)")
-    if outcome is Outcome.locked:
-        raise VerificationLocked(
-            f"request {reference}: this code no longer works (too many wrong tries, or a newer code was sent); "
-            "ask for a new one (.../resend)"
-        )
-    if outcome is Outcome.used:
-        raise VerificationUsed(f"request {reference}: already confirmed, or no longer waiting for confirmation")
-
-
 # ------------------------------------------------------------------------------------------------
 # public
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/requests", response_model=ReceiptOut, status_code=202)
 def file_request(
-    request: Request, body: RequestIn, session: DbSession, registry: Registry, settings: AppSettings
+    request: Request,
+    body: RequestIn,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
+    settings: AppSettings,
 ) -> ReceiptOut:
     """File a rights request (access, rectification, erasure, restriction, portability, objection,
     withdraw_consent) with a controller; a guardian names the child in ``on_behalf_of``.
@@ -154,43 +148,92 @@ def file_request(
     return ReceiptOut(reference=filed.reference, status="received", message=RECEIPT_MESSAGE)
 
 
-def verify_in_own_transaction(
-    request: Request, registry: DeclarationRegistry, reference: str, attempt: str, *, link: bool
-) -> VerifiedOut:
-    """Try a code or link and commit the attempt whatever its outcome (a wrong code must count)."""
-    with session_scope(request.app.state.session_factory) as session:
-        if link:
-            found, challenge = intake.request_of_link(session, attempt)
-            outcome = intake.check_link(session, request=found, challenge=challenge)
-            method = "email_link"
-        else:
-            found = service.by_reference(session, reference)
-            outcome = intake.check_code(session, request=found, code=attempt)
-            method = "sms_code" if found.identifier_kind == "phone" else "email_code"
-        if outcome is Outcome.verified:
-            service.mark_verified(
-                session,
-                declaration=_declaration(registry, found.controller_id),
-                request=found,
-                method=method,
-                actor="requester",
-            )
-        left = intake.attempts_left(session, found)
-        answer = VerifiedOut(reference=found.reference, status=found.status)
-    _raise_for(outcome, answer.reference, left)
-    return answer
+@dataclass(frozen=True)
+class Attempt:
+    answer: VerifiedOut
+    outcome: Outcome
+    left: int
+    language: str
 
 
-@router.post("/api/v1/requests/{reference}/verify", response_model=VerifiedOut)
-def verify_code(request: Request, reference: str, body: CodeIn, registry: Registry) -> VerifiedOut:
+def try_verification(
+    session: Session, registry: DeclarationRegistry, reference: str, attempt: str, *, link: bool
+) -> Attempt:
+    """Try a code or link in the caller's transaction; whatever the outcome the attempt is recorded, so the
+    caller commits and reports a failure afterwards (``problem_for``)."""
+    if link:
+        found, challenge = intake.request_of_link(session, attempt)
+        outcome = intake.check_link(session, request=found, challenge=challenge)
+        method = "email_link"
+    else:
+        found = service.by_reference(session, reference)
+        outcome = intake.check_code(session, request=found, code=attempt)
+        method = "sms_code" if found.identifier_kind == "phone" else "email_code"
+    if outcome is Outcome.verified:
+        service.mark_verified(
+            session,
+            declaration=_declaration(registry, found.controller_id),
+            request=found,
+            method=method,
+            actor="requester",
+        )
+    answer = VerifiedOut(reference=found.reference, status=found.status)
+    return Attempt(answer, outcome, intake.attempts_left(session, found), found.language)
+
+
+def problem_for(attempt: Attempt) -> DataRightError | None:
+    """The error a failed attempt is answered with (after its transaction commits); None when it succeeded."""
+    reference, left = attempt.answer.reference, attempt.left
+    if attempt.outcome is Outcome.wrong:
+        return VerificationFailed(f"code: not the code sent for request {reference}; {left} attempt(s) left")
+    if attempt.outcome is Outcome.expired:
+        return VerificationExpired(f"request {reference}: the code has expired; ask for a new one (.../resend)")
+    if attempt.outcome is Outcome.locked:
+        return VerificationLocked(
+            f"request {reference}: this code no longer works (too many wrong tries, or a newer code was sent); "
+            "ask for a new one (.../resend)"
+        )
+    if attempt.outcome is Outcome.used:
+        return VerificationUsed(f"request {reference}: already confirmed, or no longer waiting for confirmation")
+    return None
+
+
+def _problem(request: Request, error: DataRightError) -> JSONResponse:
+    """An RFC 9457 problem answered (not raised), so the route's transaction still commits the attempt."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
+    body = {
+        "type": f"urn:dataright:problem:{kind}",
+        "title": error.title,
+        "status": error.status,
+        "detail": str(error),
+        "instance": request.url.path,
+    }
+    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+
+
+@router.post(
+    "/api/v1/requests/{reference}/verify",
+    response_model=VerifiedOut,
+    responses={422: {}, 409: {}, 410: {}, 423: {}},
+)
+def verify_code(
+    request: Request, reference: str, body: CodeIn, session: DbSession, retry: IdempotentWrite, registry: Registry
+) -> VerifiedOut | JSONResponse:
     """Confirm a request with the code that was sent (five tries; the code works for 24 hours, once)."""
     _limit(request)
-    return verify_in_own_transaction(request, registry, reference, body.code, link=False)
+    attempt = try_verification(session, registry, reference, body.code, link=False)
+    error = problem_for(attempt)
+    return attempt.answer if error is None else _problem(request, error)
 
 
 @router.post("/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202)
 def resend_code(
-    request: Request, reference: str, session: DbSession, registry: Registry, settings: AppSettings
+    request: Request,
+    reference: str,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
+    settings: AppSettings,
 ) -> ReceiptOut:
     """Send a new code (the earlier ones stop working); at most three per request."""
     _limit(request)
@@ -269,6 +312,7 @@ def file_on_behalf(
     body: StaffRequestIn,
     key: RequestsQueryWriter,
     session: DbSession,
+    retry: IdempotentWrite,
     registry: Registry,
     settings: AppSettings,
 ) -> RequestOut:
@@ -316,7 +360,13 @@ def _act(
 
 @router.post("/api/v1/requests/{ref}/verify-identity", response_model=RequestOut)
 def staff_verify(
-    ref: str, controller: str, body: ReasonIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+    ref: str,
+    controller: str,
+    body: ReasonIn,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
 ) -> RequestOut:
     """Staff vouch for the requester's identity, with a written reason (audited)."""
     found, declaration = _act(session, registry, controller, ref)
@@ -325,14 +375,18 @@ def staff_verify(
 
 
 @router.post("/api/v1/requests/{ref}/assign", response_model=RequestOut)
-def assign(ref: str, controller: str, body: AssignIn, key: RequestsQueryWriter, session: DbSession) -> RequestOut:
+def assign(
+    ref: str, controller: str, body: AssignIn, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite
+) -> RequestOut:
     """Give the request to a staff member; they get the daily reminder of what is due."""
     found = service.find(session, controller_id=controller, ref=ref)
     return _out(service.assign(session, request=found, to=body.to, actor=actor_of(key)))
 
 
 @router.post("/api/v1/requests/{ref}/start", response_model=RequestOut)
-def start(ref: str, controller: str, key: RequestsQueryWriter, session: DbSession, registry: Registry) -> RequestOut:
+def start(
+    ref: str, controller: str, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite, registry: Registry
+) -> RequestOut:
     """Begin work on a verified request; an erasure, rectification or restriction gets its tasks."""
     found, declaration = _act(session, registry, controller, ref)
     return _out(service.start(session, declaration=declaration, request=found, actor=actor_of(key)))
@@ -340,7 +394,13 @@ def start(ref: str, controller: str, key: RequestsQueryWriter, session: DbSessio
 
 @router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)
 def extend(
-    ref: str, controller: str, body: ExtendIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+    ref: str,
+    controller: str,
+    body: ExtendIn,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
 ) -> RequestOut:
     """Extend the deadline once, before it passes; the person is told the new date and the reason at once."""
     found, declaration = _act(session, registry, controller, ref)
@@ -352,7 +412,13 @@ def extend(
 
 @router.post("/api/v1/requests/{ref}/deny", response_model=RequestOut)
 def deny(
-    ref: str, controller: str, body: DenyIn, key: RequestsQueryWriter, session: DbSession, registry: Registry
+    ref: str,
+    controller: str,
+    body: DenyIn,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
 ) -> RequestOut:
     """Refuse the request with a reason; the person is told it and the authority they may complain to."""
     found, declaration = _act(session, registry, controller, ref)
@@ -369,7 +435,9 @@ def deny(
 
 
 @router.post("/api/v1/requests/{ref}/withdraw", response_model=RequestOut)
-def withdraw(ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWriter, session: DbSession) -> RequestOut:
+def withdraw(
+    ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite
+) -> RequestOut:
     """Record that the person withdrew the request."""
     found = service.find(session, controller_id=controller, ref=ref)
     return _out(service.withdraw(session, request=found, actor=actor_of(key), reason=body.reason))
@@ -377,7 +445,13 @@ def withdraw(ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWrit
 
 @router.post("/api/v1/requests/{ref}/tasks/{task_id}/done", response_model=RequestOut)
 def task_done(
-    ref: str, task_id: int, controller: str, body: TaskDoneIn, key: RequestsQueryWriter, session: DbSession
+    ref: str,
+    task_id: int,
+    controller: str,
+    body: TaskDoneIn,
+    key: RequestsQueryWriter,
+    session: DbSession,
+    retry: IdempotentWrite,
 ) -> RequestOut:
     """Tick off one of the controller's fulfilment tasks."""
     found = service.find(session, controller_id=controller, ref=ref)
@@ -393,6 +467,7 @@ def complete(
     controller: str,
     key: RequestsQueryWriter,
     session: DbSession,
+    retry: IdempotentWrite,
     registry: Registry,
     settings: AppSettings,
 ) -> RequestOut:
@@ -404,7 +479,12 @@ def complete(
 
 @router.post("/api/v1/subjects/lookup", response_model=LookupOut)
 def lookup(
-    controller: str, body: IdentifiersIn, key: RequestsQueryReader, session: ReadSession, registry: Registry
+    controller: str,
+    body: IdentifiersIn,
+    key: RequestsQueryReader,
+    session: DbSession,
+    retry: IdempotentWrite,
+    registry: Registry,
 ) -> LookupOut:
     """Find a person by e-mail, phone or customer id (in the body, never the URL): their requests, consent
     history and communication preferences."""

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from dataright.errors import DataRightError, NotFound
+from dataright.errors import NotFound
 from dataright.requests import intake
-from dataright.requests.api import _limit, verify_in_own_transaction
+from dataright.requests.api import _limit, problem_for, try_verification
 from dataright.storage.engine import session_scope
 from dataright.web.dependencies import Registry
 
@@ -69,7 +69,11 @@ def confirm(token: str, request: Request, registry: Registry) -> HTMLResponse:
     """Confirm the request the link was sent for."""
     _limit(request)
     try:
-        answer = verify_in_own_transaction(request, registry, "", token, link=True)
-    except DataRightError as exc:
-        return _page("invalid", status=exc.status)
-    return _page("done", reference=answer.reference)
+        with session_scope(request.app.state.session_factory) as session:
+            attempt = try_verification(session, registry, "", token, link=True)
+    except NotFound:
+        return _page("invalid", status=404)
+    error = problem_for(attempt)
+    if error is not None:
+        return _page("invalid", lang=attempt.language, status=error.status)
+    return _page("done", lang=attempt.language, reference=attempt.answer.reference)
