@@ -23,6 +23,9 @@ from dataright.storage.engine import make_session_factory, session_scope
 from dataright.web.app import create_app
 from fixtures.web import MakeKey
 
+# Fixed, so pytest-xdist workers collect the same parametrised ids.
+UNKNOWN_SUBJECT = uuid.UUID("5f0c3a52-7d8e-4b1a-9c6d-2e4f8a9b1c3d")
+
 
 @pytest.fixture
 def writer(make_key: MakeKey) -> dict[str, str]:
@@ -126,10 +129,10 @@ def test_sms_marketing_to_a_registered_singapore_number_is_refused_over_http(
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        (f"subject_id={uuid.uuid4()}&purpose={'x' * 81}", "purpose"),
+        (f"subject_id={UNKNOWN_SUBJECT}&purpose={'x' * 81}", "purpose"),
         ("subject_id=not-a-uuid&purpose=analytics", "subject_id"),
         (f"device_id={'d' * 129}&purpose=analytics", "device_id"),
-        (f"subject_id={uuid.uuid4()}&cookie=no-such-category", "cookie"),
+        (f"subject_id={UNKNOWN_SUBJECT}&cookie=no-such-category", "cookie"),
     ],
 )
 def test_a_bad_query_is_a_422_problem_naming_the_parameter(
