@@ -1,0 +1,126 @@
+"""``dataright requests list / due / show / assign / verify / start / deny / remind / expire`` on a real database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from requests_helpers import NEXALEARN, email
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from dataright.cli.main import app
+from dataright.config import Settings, use_settings
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.mail.models import OutboxMessage
+from dataright.requests import intake, service
+from dataright.requests.intake import Filing
+from dataright.requests.lifecycle import Channel, FiledBy
+from dataright.requests.models import RightsRequest
+from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.migrate import upgrade
+from dataright.storage.types import utcnow
+from fixtures.db import TEST_SECRET
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(fresh_db_url: str, examples_dir: Path) -> Iterator[Engine]:
+    declarations = [examples_dir / name for name in ("nexalearn", "nestit-group", "nestpros")]
+    use_settings(Settings(database_url=fresh_db_url, secret_key=TEST_SECRET, declarations=declarations))
+    engine = make_engine(fresh_db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    use_settings(None)
+
+
+def _file(
+    engine: Engine, registry: DeclarationRegistry, *, days_ago: int = 0, verified: bool = True, kind: str = "access"
+) -> str:
+    declaration = registry.controller(NEXALEARN).declaration
+    with session_scope(make_session_factory(engine)) as session:
+        request = intake.file_request(
+            session,
+            declaration=declaration,
+            filing=Filing(
+                controller_id=NEXALEARN,
+                type=kind,
+                identifier_kind="email",
+                identifier=email(),
+                channel=Channel.phone,
+                filed_by=FiledBy.staff,
+                actor="test",
+            ),
+            base_url="http://testserver",
+            sms_sender=None,
+            now=utcnow() - timedelta(days=days_ago),
+        )
+        if verified:
+            service.staff_verify(
+                session, declaration=declaration, request=request, reason="Called back on the number on file", actor="t"
+            )
+        return request.reference
+
+
+def test_list_overdue_due_within_and_show(database: Engine, registry: DeclarationRegistry) -> None:
+    late = _file(database, registry, days_ago=40)
+    fresh = _file(database, registry)
+    overdue = runner.invoke(app, ["requests", "list", "--controller", NEXALEARN, "--status", "overdue"])
+    assert overdue.exit_code == 0, overdue.output
+    assert late in overdue.output and "OVERDUE" in overdue.output and fresh not in overdue.output
+    soon = runner.invoke(app, ["requests", "due", "--within", "7d"])
+    assert soon.exit_code == 0 and late in soon.output and fresh not in soon.output
+    later = runner.invoke(app, ["requests", "due", "--within", "5w"])
+    assert fresh in later.output
+    shown = runner.invoke(app, ["requests", "show", fresh])
+    assert shown.exit_code == 0 and '"status": "verified"' in shown.output and '"channel": "phone"' in shown.output
+
+
+def test_bad_flags_and_unknown_requests_are_named(database: Engine, registry: DeclarationRegistry) -> None:
+    reference = _file(database, registry, kind="objection")
+    bad_within = runner.invoke(app, ["requests", "due", "--within", "soon"])
+    assert bad_within.exit_code == 1 and "--within 'soon'" in bad_within.output
+    bad_status = runner.invoke(app, ["requests", "list", "--status", "lost"])
+    assert bad_status.exit_code == 1 and "status: unknown 'lost'" in bad_status.output
+    unknown = runner.invoke(app, ["requests", "show", "R-NOSUCHTHING"])
+    assert unknown.exit_code == 1 and "no request 'R-NOSUCHTHING'" in unknown.output
+    bad_date = runner.invoke(app, ["requests", "extend", reference, "--reason", "x", "--until", "someday"])
+    assert bad_date.exit_code == 1 and "--until 'someday'" in bad_date.output
+    illegal = runner.invoke(app, ["requests", "complete", reference])
+    assert illegal.exit_code == 0  # verified -> completed is allowed for a request without tasks
+    again = runner.invoke(app, ["requests", "start", reference])
+    assert again.exit_code == 1 and "allowed: none" in again.output
+
+
+def test_assign_and_the_daily_reminder_is_enqueued_once(database: Engine, registry: DeclarationRegistry) -> None:
+    reference = _file(database, registry, days_ago=29)
+    assigned = runner.invoke(app, ["requests", "assign", reference, "--to", "officer@nexalearn.no"])
+    assert assigned.exit_code == 0, assigned.output
+    for _ in range(2):
+        reminded = runner.invoke(app, ["requests", "remind", "--controller", NEXALEARN, "--within", "3d"])
+        assert reminded.exit_code == 0 and "1 reminder(s) enqueued" in reminded.output
+    with session_scope(make_session_factory(database), write=False) as session:
+        rows = session.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.template == "request_reminder")
+        ).scalar_one()
+    assert rows == 1
+
+
+def test_unverified_requests_expire(database: Engine, registry: DeclarationRegistry) -> None:
+    stale = _file(database, registry, days_ago=20, verified=False)
+    recent = _file(database, registry, days_ago=1, verified=False)
+    result = runner.invoke(app, ["requests", "expire"])
+    assert result.exit_code == 0 and "1 unverified request(s) expired" in result.output
+    with session_scope(make_session_factory(database), write=False) as session:
+        states = dict(
+            session.execute(
+                select(RightsRequest.reference, RightsRequest.status).where(
+                    RightsRequest.reference.in_([stale, recent])
+                )
+            ).all()
+        )
+    assert states == {stale: "expired", recent: "received"}
