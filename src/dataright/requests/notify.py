@@ -2,6 +2,8 @@
 
 Each function builds one template's context from the request and the declaration; dates are ISO
 ``YYYY-MM-DD``. A dedupe key per request and event makes a retried state change enqueue nothing twice.
+A requester known only by a phone number got their code by SMS and has no address to mail: staff answer
+them on the channel they came by (the request records it), so nothing is enqueued for them.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def _send(
     event: str,
     context: Mapping[str, Any],
 ) -> None:
+    if request.identifier_kind != "email":
+        return
     mail.enqueue(
         session,
         controller_id=request.controller_id,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from requests_helpers import LINK, NESTPROS, NEXALEARN, code_for, email, file, file_and_verify, mails, staff
+from requests_helpers import CODE, LINK, NESTPROS, NEXALEARN, code_for, email, file, file_and_verify, mails, staff
 from sqlalchemy import func, select
 
 from dataright.identity import service as identity
@@ -208,3 +208,28 @@ def test_someone_who_is_not_the_childs_guardian_is_denied_as_not_verified(
     assert body["subject_id"] is None
     denied = mails(app, NEXALEARN, stranger, "request_denied")
     assert len(denied) == 1 and "Datatilsynet" in denied[0].text
+
+
+class RecordingSms:
+    """The operator's SMS gateway as seen from dataright: whatever it is asked to send, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, *, to: str, text: str) -> None:
+        self.sent.append((to, text))
+
+
+def test_a_phone_identity_gets_its_code_through_the_configured_sms_sender(app: FastAPI, client: TestClient) -> None:
+    sms = RecordingSms()
+    app.state.sms_sender = sms
+    response = client.post(
+        "/api/v1/requests", json={"controller": NEXALEARN, "type": "access", "phone": "+47 912 34 567"}
+    )
+    assert response.status_code == 202, response.text
+    reference = response.json()["reference"]
+    assert len(sms.sent) == 1 and sms.sent[0][0] == "+4791234567" and reference in sms.sent[0][1]
+    code = CODE.search(sms.sent[0][1])
+    assert code is not None
+    verified = client.post(f"/api/v1/requests/{reference}/verify", json={"code": code.group(1)})
+    assert verified.status_code == 200 and verified.json()["status"] == "verified"
