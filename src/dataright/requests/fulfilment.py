@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
+from dataright.errors import Conflict
 from dataright.identity import service as identity
 from dataright.requests import delivery, timing
 from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, RequestType
@@ -179,10 +181,20 @@ def _end_of(day: date) -> datetime:
 
 
 def build_package(session: Session, *, declaration: Declaration, request: RightsRequest) -> tuple[str, bytes]:
-    """The zip answering an access or portability request: (file name, bytes)."""
-    from dataright.requests.package import build_package as build
+    """The zip answering an access or portability request: (file name, bytes), from ``requests.package``.
 
-    return build(session, declaration=declaration, request=request)
+    Until that builder is installed the request cannot be answered (nor refused under the PDPA, which needs
+    the copy): a ``Conflict`` that changes nothing.
+    """
+    try:
+        builder = importlib.import_module("dataright.requests.package")
+    except ModuleNotFoundError:
+        raise Conflict(
+            f"request {request.reference}: the access package builder (dataright.requests.package) is not "
+            "installed on this server, so the package cannot be made yet"
+        ) from None
+    filename, data = builder.build_package(session, declaration=declaration, request=request)
+    return str(filename), bytes(data)
 
 
 def keep_copy_after_refusal(
