@@ -100,7 +100,7 @@ def test_a_good_file_is_imported_once_however_often_it_is_run(database: Engine, 
         imports = session.execute(select(AuditEntry).where(AuditEntry.action == "consent.imported")).scalars().all()
     assert kinds == ["given", "withdrawn", "refused", "objected"]
     # the re-run wrote nothing, not even an audit entry
-    assert [e.details for e in imports] == [{"rows": 4, "recorded": 4, "already_imported": 0}]
+    assert [e.details for e in imports] == [{"rows": 4, "recorded": 4, "already_imported": 0, "suppressed": 0}]
 
 
 def test_an_import_key_reused_for_another_row_is_named_and_nothing_is_written(database: Engine, tmp_path: Path) -> None:
