@@ -8,6 +8,10 @@ up to the busy timeout, instead of failing with "database is locked" when it upg
 writing after another writer committed. ``session_scope(write=True)`` and the web layer's session for
 unsafe HTTP methods ask for it through the ``dataright_write`` execution option; on PostgreSQL the option
 does nothing.
+
+The pool the sessions share is sized from the settings (``pool_options``): ``db_pool_size`` connections kept
+open, ``db_max_overflow`` more under load, and a request that finds none free within ``db_pool_timeout``
+seconds fails instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from dataright.config import Settings
 
 WRITE_OPTION = "dataright_write"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -47,6 +53,19 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Connection) -> None:
     write = connection.get_execution_options().get(WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """``make_engine`` keywords sizing the shared pool from the settings (a file or server database; an
+    in-memory SQLite database lives in one connection and keeps SQLAlchemy's pool for it)."""
+    url = make_url(normalise_url(settings.database_url))
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return {}
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -4,7 +4,10 @@ Built eagerly: the settings (installed for the process, so identity hashing uses
 by controller id, the engine and session factory, the API key verifier (with its short-lived cache) and the
 in-process consent checker (the check route's fast path). At start-up (lifespan) the embedded SQLite database is
 migrated to head; a PostgreSQL database must already be there (``dataright db upgrade``), or the server
-refuses to start. Domains add their routers in ``_include_routers``.
+refuses to start. Start-up also sets the worker threads (``worker_threads``: AnyIO's thread limit, shared by
+every plain ``def`` route and dependency) and, on PostgreSQL, opens the consent check's own asyncio pool
+(``check_pool_size`` connections; ``app.state.async_checker``, ``None`` until then and on SQLite). Domains add
+their routers in ``_include_routers``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
@@ -28,12 +32,12 @@ from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
-from dataright.consent.check import ConsentChecker
+from dataright.consent.check import AsyncConsentChecker, ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
-from dataright.storage.engine import make_engine, make_session_factory
+from dataright.storage.engine import make_engine, make_session_factory, pool_options
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK
 from dataright.web.problems import install_problem_handlers
@@ -119,7 +123,7 @@ def create_app(
         registry = declarations
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **pool_options(settings))
     checker = ConsentChecker(engine)
 
     @asynccontextmanager
@@ -131,9 +135,18 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        async_checker: AsyncConsentChecker | None = None
+        if engine.dialect.name == "postgresql":
+            async_checker = AsyncConsentChecker(engine, size=settings.check_pool_size, timeout=settings.db_pool_timeout)
+            await async_checker.open()
+        app.state.async_checker = async_checker
         try:
             yield
         finally:
+            app.state.async_checker = None
+            if async_checker is not None:
+                await async_checker.close()
             checker.close()
             engine.dispose()
 
@@ -149,6 +162,7 @@ def create_app(
     app.state.session_factory = make_session_factory(engine)
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
+    app.state.async_checker = None
     app.state.dnc_registry = load_dnc_registry(settings)
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
