@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=20, ge=0, le=1000)
     """Connections opened beyond ``db_pool_size`` under load and closed when given back."""
     db_pool_timeout: float = Field(default=10.0, gt=0, le=600)
-    """Seconds to wait for a free connection before giving up (a consent check then answers 503 with ``Retry-After``)."""
+    """Seconds to wait for a free connection before giving up (a consent check then answers 503, ``Retry-After``)."""
     check_pool_size: int = Field(default=8, ge=1, le=1000)
     """On PostgreSQL, the consent check's own connections (an asyncio pool beside the sessions' pool)."""
     worker_threads: int = Field(default=40, ge=1, le=1000)
