@@ -47,7 +47,8 @@ from dataright.declarations.schema import Channel, Declaration
 from dataright.errors import DataRightError, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, Writer
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry
+from dataright.web.idempotency import IdempotentWrite
 
 router = APIRouter(tags=["consent"])
 
@@ -244,7 +245,12 @@ def _decide_in_own_session(
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
 async def check_batch(
-    request: Request, controller: str, body: BatchIn, key: ConsentQueryReader, writer: Writer, registry: Registry
+    request: Request,
+    controller: str,
+    body: BatchIn,
+    key: ConsentQueryReader,
+    writer: IdempotentWrite,
+    registry: Registry,
 ) -> BatchOut:
     """Many checks in one call, answered in order; items may name the subject by an identifier."""
     declaration = declaration_of(registry, controller)
@@ -275,7 +281,12 @@ async def check_batch(
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
 async def record_event(
-    request: Request, controller: str, body: EventIn, key: ConsentQueryWriter, writer: Writer, registry: Registry
+    request: Request,
+    controller: str,
+    body: EventIn,
+    key: ConsentQueryWriter,
+    writer: IdempotentWrite,
+    registry: Registry,
 ) -> EventOut:
     """Record a consent event (given, withdrawn, refused, objected ...) and return it with its receipt.
 
@@ -372,7 +383,7 @@ async def put_preferences(
     controller: str,
     body: PreferencesIn,
     key: ConsentQueryWriter,
-    writer: Writer,
+    writer: IdempotentWrite,
     registry: Registry,
 ) -> PreferencesOut:
     """Switch topics × channels on or off; only changes are recorded (as consent, withdrawal or objection)."""
@@ -424,7 +435,7 @@ def unsubscribe_link(
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
 async def cookie_consent(
-    request: Request, body: CookieConsentIn, writer: Writer, registry: Registry
+    request: Request, body: CookieConsentIn, writer: IdempotentWrite, registry: Registry
 ) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
@@ -457,7 +468,7 @@ async def cookie_consent(
 
 @router.post("/api/v1/consent/devices/link", response_model=list[EventOut])
 async def link_device(
-    controller: str, body: LinkDeviceIn, key: ConsentQueryWriter, writer: Writer, registry: Registry
+    controller: str, body: LinkDeviceIn, key: ConsentQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> list[EventOut]:
     """On login: tie the banner's device to the subject; its choices are recorded as the subject's own."""
     declaration = declaration_of(registry, controller)
