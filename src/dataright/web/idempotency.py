@@ -31,6 +31,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dataright.idempotency import service
 from dataright.idempotency.service import Answer, IdempotencyKeyInFlight
@@ -153,8 +154,21 @@ class IdempotentWriter:
         return await self.gate.run(claimed)
 
 
+def _look_up(request: Request, claim: Claim) -> Answer | None:
+    session: Session = request.app.state.session_factory()
+    try:
+        return service.look_up(session, scope=claim.scope, key=claim.key, fingerprint=claim.fingerprint)
+    finally:
+        session.close()
+
+
 async def idempotent_writer(request: Request, held: Annotated[Claim, Depends(_held)]) -> IdempotentWriter:
-    """The route's writer, holding its ``Idempotency-Key`` (if it sent one) in flight in this process."""
+    """The route's writer, holding its ``Idempotency-Key`` (if it sent one) in flight in this process. A
+    retry of a finished request is answered here, before the body is validated (a short read, no write)."""
+    if held.key:
+        answer = await run_in_threadpool(_look_up, request, held)
+        if answer is not None:
+            raise Replay(answer)
     route = request.scope.get("route")
     status = getattr(route, "status_code", None) or 200
     return IdempotentWriter(request.app.state.write_gate, held, int(status))
