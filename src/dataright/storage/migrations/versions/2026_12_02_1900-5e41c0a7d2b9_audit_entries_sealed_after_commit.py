@@ -5,7 +5,7 @@ Existing entries keep their place (``seq = id``) and hashes. Each consent event 
 ``consent.covered`` entry carrying its content digest, so the chain covers the whole ledger.
 
 Revision ID: 5e41c0a7d2b9
-Revises: 148e736f6a7a
+Revises: 148e736f6a7a, 7acf5dc6e796
 Create Date: 2026-12-02 19:00:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "5e41c0a7d2b9"
-down_revision: str | Sequence[str] | None = "148e736f6a7a"
+down_revision: str | Sequence[str] | None = ("148e736f6a7a", "7acf5dc6e796")  # joins the two heads main gained
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
