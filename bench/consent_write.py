@@ -202,7 +202,9 @@ def bare(url: str, clients: int, writes: int) -> Outcome:
 
 
 # ------------------------------------------------------------------------------------------------
-def run_backend(name: str, url: str, folder: Path, levels: list[int], writes: int) -> dict[int, tuple[float, float]]:
+def run_backend(
+    name: str, url: str, folder: Path, levels: list[int], writes: int, workers: int
+) -> dict[int, tuple[float, float]]:
     upgrade(url)
     use_settings(Settings(database_url=url, secret_key=SECRET))
     engine = make_engine(url)
@@ -213,7 +215,7 @@ def run_backend(name: str, url: str, folder: Path, levels: list[int], writes: in
     port = free_port()
     serve = "from dataright.cli.main import app; app()"
     command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
-    command.append("--no-access-log")
+    command += ["--no-access-log", "--workers", str(workers)]
     rates: dict[int, tuple[float, float]] = {}
     with server(command, env, folder, port) as base:
         over_http(base, token, url, 4, 40)  # warm up
@@ -238,13 +240,16 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=400, help="writes per level (bounded)")
     parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (dataright serve --workers)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory(prefix="dataright-bench-") as scratch:
         folder = Path(scratch)
         for backend in args.backends.split(","):
             if backend == "sqlite":
-                rates = run_backend("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}", folder, levels, args.writes)
+                rates = run_backend(
+                    "sqlite", f"sqlite:///{folder / 'bench.sqlite3'}", folder, levels, args.writes, args.workers
+                )
                 if 1 in rates and 64 in rates:
                     print(f"sqlite     64 clients vs 1 client: {rates[64][0] / rates[1][0]:.2f}x (target >= 0.5x)")
                 continue
@@ -254,7 +259,7 @@ def main() -> None:
                 connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
             try:
                 url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-                rates = run_backend("postgresql", url, folder, levels, args.writes)
+                rates = run_backend("postgresql", url, folder, levels, args.writes, args.workers)
                 if 64 in rates:
                     print(f"postgresql 64 clients vs bare INSERT: {rates[64][0] / rates[64][1]:.2f}x (target >= 0.3x)")
             finally:
