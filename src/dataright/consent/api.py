@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +33,7 @@ from dataright.consent.schemas import (
     EventIn,
     EventOut,
     HistoryOut,
+    ItemProblem,
     LinkDeviceIn,
     PreferenceOut,
     PreferencesIn,
@@ -44,14 +45,23 @@ from dataright.consent.schemas import (
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
-from dataright.errors import DataRightError, NotFound, ValidationFailed
+from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, ReadSession, Registry
+from dataright.web.dependencies import (
+    ConsentQueryReader,
+    ConsentQueryWriter,
+    DbSession,
+    ReadSession,
+    Registry,
+    problems,
+)
 
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
+MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in the database
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
 
 
 class RateLimited(DataRightError):
@@ -186,17 +196,12 @@ def _decide(
 async def check(
     request: Request, controller: str, key: ConsentQueryReader, query: Annotated[CheckQuery, Query()]
 ) -> DecisionOut:
-    """May this purpose / cookie category / topic × channel be used for this subject or device now?
+    """May this purpose, cookie category or topic × channel be used for this subject or device now?
 
-    Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
-    phone or customer id with the batch form (identifiers do not belong in URLs).
-
-    (``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is
-    one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
-    thread a plain route costs, and opens no session; on PostgreSQL that lookup crosses the network, so it
-    takes the worker-thread hop after all. A device, which must be looked up, a GPC signal, which
-    may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
-    and a session. The query is one model: FastAPI reads it faster than as separate parameters.)
+    Give exactly one of ``purpose``, ``cookie`` or ``topic`` (with ``channel``), and one of ``subject_id`` or
+    ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
+    it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
+    phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
     """
     declaration = declaration_of(request.app.state.registry, controller)
     target = query.target()
@@ -246,22 +251,33 @@ def _decide_in_own_session(
 def check_batch(
     request: Request, controller: str, body: BatchIn, key: ConsentQueryReader, session: DbSession, registry: Registry
 ) -> BatchOut:
-    """Many checks in one call, answered in order; items may name the subject by an identifier."""
+    """Many checks in one call, answered in order; items may name the subject by e-mail, phone or customer id.
+
+    An item that cannot be answered (a purpose not declared, an address that is not one) gets its own
+    ``problem`` in its place; the other items are answered.
+    """
     declaration = declaration_of(registry, controller)
-    results: list[DecisionOut] = []
-    for item in body.items:
-        target = item.target()
-        decision = _decide(
-            request,
-            session,
-            declaration,
-            controller,
-            target,
-            subject_id=item.subject_id,
-            device=item.device_id,
-            identifier=item.identifier(),
-            actor=actor_of(key),
-        )
+    results: list[DecisionOut | ItemProblem] = []
+    for index, item in enumerate(body.items):
+        try:
+            with session.begin_nested():
+                target = item.target()
+                decision = _decide(
+                    request,
+                    session,
+                    declaration,
+                    controller,
+                    target,
+                    subject_id=item.subject_id,
+                    device=item.device_id,
+                    identifier=item.identifier(),
+                    actor=actor_of(key),
+                )
+        except DataRightError as error:
+            if error.status >= 500:
+                raise
+            results.append(ItemProblem(problem=Problem.of(error, f"{request.url.path}#/items/{index}")))
+            continue
         results.append(DecisionOut.of(target, decision))
     return BatchOut(results=results)
 
@@ -281,8 +297,6 @@ def record_event(
     declaration = declaration_of(registry, controller)
     target = body.target()
     subject_id = device_id = None
-    if (body.subject is None) == (body.device_id is None):
-        raise ValidationFailed("give exactly one of subject and device_id")
     if body.subject is not None:
         subject_id = _subject_id(session, controller, declaration, body.subject, create=True)
     else:
@@ -311,7 +325,7 @@ def record_event(
 
 
 @router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
-def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
+def get_event(event_id: EventId, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
     """One event with its receipt."""
     return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
 
@@ -405,7 +419,7 @@ def unsubscribe_link(
 # ------------------------------------------------------------------------------------------------
 # cookie banners and devices
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
+@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201, responses=problems(404, 429))
 def cookie_consent(request: Request, body: CookieConsentIn, session: DbSession, registry: Registry) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 

@@ -8,6 +8,9 @@ up to the busy timeout, instead of failing with "database is locked" when it upg
 writing after another writer committed. ``session_scope(write=True)`` and the web layer's session for
 unsafe HTTP methods ask for it through the ``dataright_write`` execution option; on PostgreSQL the option
 does nothing.
+
+Every engine is made with ``hide_parameters=True``: a failed statement's error (and so a 500's traceback in
+the server log) shows the SQL but never the bound values, which may be personal data.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with dataright's connection settings."""
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)

@@ -36,7 +36,9 @@ from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.storage.engine import make_engine, make_session_factory
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK
-from dataright.web.problems import install_problem_handlers
+from dataright.web.docs import install_docs
+from dataright.web.openapi import install_openapi, problems
+from dataright.web.problems import install_problem_handlers, problem_response
 from dataright.web.routes import iter_routes
 
 logger = logging.getLogger("dataright.web")
@@ -142,6 +144,8 @@ def create_app(
         version=__version__,
         summary="Privacy operations as code: consent, rights requests, retention and the audit trail.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -162,19 +166,27 @@ def create_app(
         )
     install_problem_handlers(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], responses=problems(503))
     def healthz(request: Request) -> JSONResponse:
-        """Liveness and database reachability."""
+        """Whether the server is up and reaches its database; lists the controllers it serves."""
         try:
             with request.app.state.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+            return problem_response(
+                request,
+                status=503,
+                title="Service Unavailable",
+                detail="the database is unreachable",
+                database="unreachable",
+            )
         body: dict[str, Any] = {"status": "ok", "database": "ok", "controllers": registry.controller_ids}
         return JSONResponse(body)
 
     _include_routers(app)
+    install_docs(app)
+    install_openapi(app, PUBLIC_ROUTES)
     missing = unguarded_routes(app)
     if missing:
         listed = ", ".join(f"{m} {p}" for m, p in missing)

@@ -57,6 +57,7 @@ from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import Unauthenticated, ValidationFailed
 from dataright.storage.engine import session_scope
+from dataright.web.openapi import problems
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTROLLER_PATH_PARAM = "controller_id"
@@ -75,6 +76,7 @@ __all__ = [
     "ReadSession",
     "Registry",
     "ensure_controller",
+    "problems",
     "require_scope",
 ]
 
