@@ -35,9 +35,11 @@ def _class_pattern(characters: str) -> str:
     return "^[^" + "".join(out) + "]*$"
 
 
-LINE_PATTERN = _class_pattern(CONTROL + LINE_BREAKS + INVISIBLE + SURROGATES)
-TEXT_PATTERN = _class_pattern(CONTROL + INVISIBLE + SURROGATES)
-IDENTIFIER_PATTERN = _class_pattern(CONTROL + LINE_BREAKS + SURROGATES)
+# Lone surrogates are left out of the patterns: JSON text cannot carry them as characters (RFC 8259 8.2), and
+# several JSON Schema tools refuse a pattern that names them. The checks below refuse them all the same.
+LINE_PATTERN = _class_pattern(CONTROL + LINE_BREAKS + INVISIBLE)
+TEXT_PATTERN = _class_pattern(CONTROL + INVISIBLE)
+IDENTIFIER_PATTERN = _class_pattern(CONTROL + LINE_BREAKS)
 
 
 def _refuse(found: re.Match[str] | None, what: str) -> None:
@@ -91,7 +93,7 @@ _EMAIL_LIKE = re.compile(r"@")
 _DATE_OR_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _NUMBER_RUN = re.compile(r"\+?\(?\d[\d\s().\-/]*\d")
 PHONE_DIGITS = 7
-NOTE_PATTERN = _class_pattern(CONTROL + LINE_BREAKS + INVISIBLE + SURROGATES).replace("^[^", "^[^@")
+NOTE_PATTERN = LINE_PATTERN.replace("^[^", "^[^@")
 
 
 def check_note(value: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -285,7 +285,29 @@ def check_batch(
 # ------------------------------------------------------------------------------------------------
 # recording and history
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
+def _links_from_event(subject_path: str, event_path: str | None) -> dict[str, Any]:
+    """OpenAPI links from an answer naming an event and its subject to the routes that read them."""
+    controller = "$request.query.controller"
+    subject = {"subject_id": f"$response.body#{subject_path}", "controller": controller}
+    links: dict[str, Any] = {
+        "SubjectHistory": {"operationId": "consentHistory", "parameters": subject},
+        "SubjectPreferences": {"operationId": "getPreferences", "parameters": subject},
+        "ChangePreferences": {"operationId": "putPreferences", "parameters": subject},
+    }
+    if event_path is not None:
+        links["Event"] = {
+            "operationId": "getConsentEvent",
+            "parameters": {"event_id": f"$response.body#{event_path}", "controller": controller},
+        }
+    return links
+
+
+@router.post(
+    "/api/v1/consent/events",
+    response_model=EventOut,
+    status_code=201,
+    responses={201: {"description": "The event as recorded", "links": _links_from_event("/subject_id", "/id")}},
+)
 def record_event(
     request: Request, controller: str, body: EventIn, key: ConsentQueryWriter, session: DbSession, registry: Registry
 ) -> EventOut:
@@ -324,13 +346,18 @@ def record_event(
     return EventOut.of(event)
 
 
-@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
+@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut, operation_id="getConsentEvent")
 def get_event(event_id: EventId, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
     """One event with its receipt."""
     return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/history", response_model=HistoryOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/history",
+    response_model=HistoryOut,
+    operation_id="consentHistory",
+    responses={200: {"description": "The events", "links": _links_from_event("/subject_id", None)}},
+)
 def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession) -> HistoryOut:
     """Every consent event of the subject, in the order they happened, each with its receipt."""
     events = service.history(session, controller_id=controller, subject_id=subject_id)
@@ -359,7 +386,9 @@ def _preferences(session: Session, declaration: Declaration, controller: str, su
     )
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut, operation_id="getPreferences"
+)
 def get_preferences(
     subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession, registry: Registry
 ) -> PreferencesOut:
@@ -367,7 +396,12 @@ def get_preferences(
     return _preferences(session, declaration_of(registry, controller), controller, subject_id)
 
 
-@router.put("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.put(
+    "/api/v1/consent/subjects/{subject_id}/preferences",
+    response_model=PreferencesOut,
+    operation_id="putPreferences",
+    responses={200: {"description": "The preferences now", "links": _links_from_event("/subject_id", None)}},
+)
 def put_preferences(
     request: Request,
     subject_id: uuid.UUID,
