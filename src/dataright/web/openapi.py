@@ -9,7 +9,8 @@ from one table, so the document states what the server does:
   operation declares it.
 * a route adds statuses of its own with ``responses=problems(404, 429)``.
 * every error status is described by the ``Problem`` schema (RFC 9457) with ``application/problem+json``,
-  the media type ``web.problems`` sends.
+  the media type ``web.problems`` sends; a 503 also declares its ``Retry-After`` header.
+* every write under ``/api/v1`` declares the optional ``Idempotency-Key`` header (``web.idempotency``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from dataright.errors import Problem, ProblemItem
+from dataright.idempotency.service import MAX_KEY_LENGTH
 from dataright.web.problems import PROBLEM_JSON
 from dataright.web.routes import iter_routes
 
@@ -55,13 +57,25 @@ STATUSES_BY_KIND: list[tuple[str, Callable[[str, dict[str, Any], bool], bool], t
         lambda _m, op, _g: any(p.get("name") in ("controller", "controller_id") for p in op.get("parameters", [])),
         (404,),
     ),
-    ("writes", lambda method, _op, _g: method.upper() not in SAFE_METHODS, ()),
+    # a retry while the first request with its Idempotency-Key runs (409); overload, nothing written (503)
+    ("writes", lambda method, _op, _g: method.upper() not in SAFE_METHODS, (409, 503)),
 ]
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route that can answer ``statuses`` besides those of its kind."""
     return {status: {"description": WHAT_IT_MEANS.get(status, HTTPStatus(status).phrase)} for status in statuses}
+
+
+RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique value (a UUID, say): a retry with the same key and request gets the first answer "
+    "again and writes nothing; the same key with another request is a 422.",
+    "schema": {"type": "string", "pattern": f"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"},
+}
 
 
 def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
@@ -71,10 +85,13 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
     description = (existing or {}).get("description") or WHAT_IT_MEANS.get(status) or HTTPStatus(status).phrase
     if status == 422 and description == "Validation Error":
         description = WHAT_IT_MEANS[422]
+    headers = dict((existing or {}).get("headers") or {})
+    if status == 503:
+        headers.setdefault("Retry-After", RETRY_AFTER)
     return {
         "description": description,
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        **({"headers": existing["headers"]} if existing and "headers" in existing else {}),
+        **({"headers": headers} if headers else {}),
     }
 
 
@@ -89,11 +106,17 @@ def _components(schemas: dict[str, Any]) -> None:
 
 def rewrite(document: dict[str, Any], guarded: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """``document`` with every operation's error statuses from the table above, each a ``Problem``."""
+    from dataright.web.idempotency import HEADER, needs_idempotency  # it imports web.dependencies, which imports us
+
     guarded_set = set(guarded)
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if needs_idempotency(method.upper(), path):
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == HEADER and p.get("in") == "header" for p in parameters):
+                    parameters.append(dict(IDEMPOTENCY_KEY))
             responses: dict[str, Any] = operation["responses"]
             statuses = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             for _kind, applies, kind_statuses in STATUSES_BY_KIND:

@@ -21,7 +21,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from dataright.errors import DataRightError, DeclarationError, Unauthenticated, ValidationFailed, problem_type
+from dataright.errors import (
+    DataRightError,
+    DeclarationError,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+    problem_type,
+)
 from dataright.web.routes import flat_routes
 
 PROBLEM_JSON = "application/problem+json"
@@ -86,13 +93,15 @@ async def _dataright_error(request: Request, exc: Exception) -> JSONResponse:
             {"detail": p.message, "file": p.file, "line": p.line, "path": p.path} for p in exc.problems
         ]
     headers = {"WWW-Authenticate": 'Bearer realm="dataright"'} if isinstance(exc, Unauthenticated) else None
-    if exc.status >= 500:
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif exc.status >= 500:
         logger.error("%s: %s", type(exc).__name__, exc)
     return problem_response(
         request,
         status=exc.status,
         title=exc.title,
-        detail=str(exc) if exc.status < 500 else None,
+        detail=str(exc) if exc.status < 500 or isinstance(exc, Unavailable) else None,
         type_=problem_type(type(exc)),
         headers=headers,
         **extensions,
