@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +33,7 @@ from dataright.consent.schemas import (
     EventIn,
     EventOut,
     HistoryOut,
+    ItemProblem,
     LinkDeviceIn,
     PreferenceOut,
     PreferencesIn,
@@ -44,15 +45,17 @@ from dataright.consent.schemas import (
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
-from dataright.errors import DataRightError, NotFound, ValidationFailed
+from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, problems
 from dataright.web.idempotency import IdempotentWrite
 
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
+MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in the database
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
 
 
 class RateLimited(DataRightError):
@@ -187,17 +190,12 @@ def _decide(
 async def check(
     request: Request, controller: str, key: ConsentQueryReader, query: Annotated[CheckQuery, Query()]
 ) -> DecisionOut:
-    """May this purpose / cookie category / topic × channel be used for this subject or device now?
+    """May this purpose, cookie category or topic × channel be used for this subject or device now?
 
-    Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
-    phone or customer id with the batch form (identifiers do not belong in URLs).
-
-    (``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is
-    one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
-    thread a plain route costs, and opens no session; on PostgreSQL that lookup crosses the network, so it
-    takes the worker-thread hop after all. A device, which must be looked up, a GPC signal, which
-    may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
-    and a session. The query is one model: FastAPI reads it faster than as separate parameters.)
+    Give exactly one of ``purpose``, ``cookie`` or ``topic`` (with ``channel``), and one of ``subject_id`` or
+    ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
+    it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
+    phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
     """
     declaration = declaration_of(request.app.state.registry, controller)
     target = query.target()
@@ -252,24 +250,35 @@ async def check_batch(
     writer: IdempotentWrite,
     registry: Registry,
 ) -> BatchOut:
-    """Many checks in one call, answered in order; items may name the subject by an identifier."""
+    """Many checks in one call, answered in order; items may name the subject by e-mail, phone or customer id.
+
+    An item that cannot be answered (a purpose not declared, an address that is not one) gets its own
+    ``problem`` in its place; the other items are answered.
+    """
     declaration = declaration_of(registry, controller)
 
     def work(session: Session) -> BatchOut:
-        results: list[DecisionOut] = []
-        for item in body.items:
-            target = item.target()
-            decision = _decide(
-                request,
-                session,
-                declaration,
-                controller,
-                target,
-                subject_id=item.subject_id,
-                device=item.device_id,
-                identifier=item.identifier(),
-                actor=actor_of(key),
-            )
+        results: list[DecisionOut | ItemProblem] = []
+        for index, item in enumerate(body.items):
+            try:
+                with session.begin_nested():
+                    target = item.target()
+                    decision = _decide(
+                        request,
+                        session,
+                        declaration,
+                        controller,
+                        target,
+                        subject_id=item.subject_id,
+                        device=item.device_id,
+                        identifier=item.identifier(),
+                        actor=actor_of(key),
+                    )
+            except DataRightError as error:
+                if error.status >= 500:
+                    raise
+                results.append(ItemProblem(problem=Problem.of(error, f"{request.url.path}#/items/{index}")))
+                continue
             results.append(DecisionOut.of(target, decision))
         return BatchOut(results=results)
 
@@ -279,7 +288,29 @@ async def check_batch(
 # ------------------------------------------------------------------------------------------------
 # recording and history
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
+def _links_from_event(subject_path: str, event_path: str | None) -> dict[str, Any]:
+    """OpenAPI links from an answer naming an event and its subject to the routes that read them."""
+    controller = "$request.query.controller"
+    subject = {"subject_id": f"$response.body#{subject_path}", "controller": controller}
+    links: dict[str, Any] = {
+        "SubjectHistory": {"operationId": "consentHistory", "parameters": subject},
+        "SubjectPreferences": {"operationId": "getPreferences", "parameters": subject},
+        "ChangePreferences": {"operationId": "putPreferences", "parameters": subject},
+    }
+    if event_path is not None:
+        links["Event"] = {
+            "operationId": "getConsentEvent",
+            "parameters": {"event_id": f"$response.body#{event_path}", "controller": controller},
+        }
+    return links
+
+
+@router.post(
+    "/api/v1/consent/events",
+    response_model=EventOut,
+    status_code=201,
+    responses={201: {"description": "The event as recorded", "links": _links_from_event("/subject_id", "/id")}},
+)
 async def record_event(
     request: Request,
     controller: str,
@@ -333,13 +364,18 @@ async def record_event(
     return await writer(work)
 
 
-@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
-def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
+@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut, operation_id="getConsentEvent")
+def get_event(event_id: EventId, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
     """One event with its receipt."""
     return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/history", response_model=HistoryOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/history",
+    response_model=HistoryOut,
+    operation_id="consentHistory",
+    responses={200: {"description": "The events", "links": _links_from_event("/subject_id", None)}},
+)
 def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession) -> HistoryOut:
     """Every consent event of the subject, in the order they happened, each with its receipt."""
     events = service.history(session, controller_id=controller, subject_id=subject_id)
@@ -368,7 +404,9 @@ def _preferences(session: Session, declaration: Declaration, controller: str, su
     )
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut, operation_id="getPreferences"
+)
 def get_preferences(
     subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession, registry: Registry
 ) -> PreferencesOut:
@@ -376,7 +414,12 @@ def get_preferences(
     return _preferences(session, declaration_of(registry, controller), controller, subject_id)
 
 
-@router.put("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.put(
+    "/api/v1/consent/subjects/{subject_id}/preferences",
+    response_model=PreferencesOut,
+    operation_id="putPreferences",
+    responses={200: {"description": "The preferences now", "links": _links_from_event("/subject_id", None)}},
+)
 async def put_preferences(
     request: Request,
     subject_id: uuid.UUID,
@@ -433,7 +476,7 @@ def unsubscribe_link(
 # ------------------------------------------------------------------------------------------------
 # cookie banners and devices
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
+@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201, responses=problems(404, 429))
 async def cookie_consent(
     request: Request, body: CookieConsentIn, writer: IdempotentWrite, registry: Registry
 ) -> CookieConsentOut:

@@ -13,6 +13,9 @@ does nothing.
 in between. A database that cannot take it now (SQLite's write lock still held after the busy timeout, no
 free connection in the pool) raises ``Unavailable`` (503, nothing written); a write that lost a race on a
 unique key, a deadlock or a serialization failure is run once more from the start.
+
+Every engine is made with ``hide_parameters=True``: a failed statement's error (and so a 500's traceback in
+the server log) shows the SQL but never the bound values, which may be personal data.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def make_engine(url: str, *, busy_timeout: float | None = None, **kwargs: Any) -
     ``busy_timeout`` seconds for another connection's write lock (default 5)."""
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         engine = create_engine(url, **kwargs)
         timeout_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else max(1, round(busy_timeout * 1000))

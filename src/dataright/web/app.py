@@ -41,9 +41,11 @@ from dataright.idempotency import service as idempotency
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK, WriteGate
+from dataright.web.docs import install_docs
 from dataright.web.idempotency import GUARD_MARK, needs_idempotency
 from dataright.web.idempotency import install as install_idempotency
-from dataright.web.problems import install_problem_handlers
+from dataright.web.openapi import install_openapi, problems
+from dataright.web.problems import install_problem_handlers, problem_response
 from dataright.web.routes import iter_routes
 
 logger = logging.getLogger("dataright.web")
@@ -210,6 +212,8 @@ def create_app(
         version=__version__,
         summary="Privacy operations as code: consent, rights requests, retention and the audit trail.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -235,19 +239,27 @@ def create_app(
     install_problem_handlers(app)
     install_idempotency(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], responses=problems(503))
     def healthz(request: Request) -> JSONResponse:
-        """Liveness and database reachability."""
+        """Whether the server is up and reaches its database; lists the controllers it serves."""
         try:
             with request.app.state.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+            return problem_response(
+                request,
+                status=503,
+                title="Service Unavailable",
+                detail="the database is unreachable",
+                database="unreachable",
+            )
         body: dict[str, Any] = {"status": "ok", "database": "ok", "controllers": registry.controller_ids}
         return JSONResponse(body)
 
     _include_routers(app)
+    install_docs(app)
+    install_openapi(app, PUBLIC_ROUTES)
     missing = unguarded_routes(app)
     if missing:
         listed = ", ".join(f"{m} {p}" for m, p in missing)
