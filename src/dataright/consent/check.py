@@ -45,6 +45,7 @@ from dataright.consent.rules import (
     latest,
 )
 from dataright.consent.targets import Holder, Target, TargetKind
+from dataright.errors import Unavailable
 from dataright.storage.engine import make_engine
 
 _TABLE = ConsentState.__table__
@@ -264,10 +265,6 @@ class ConsentChecker:
             self._engine.dispose()
 
 
-class CheckerOverloaded(Exception):
-    """No connection of the checker's pool came free in time."""
-
-
 class AsyncConsentChecker:
     """Checks on PostgreSQL from the event loop: psycopg 3 async connections (autocommit, so every lookup
     sees the latest committed state and no transaction stays open) from a pool of the checker's own, each
@@ -301,7 +298,7 @@ class AsyncConsentChecker:
             async with self._pool.connection() as connection:
                 return await current_state_async(self._reader, connection, rules, holder, rule)
         except PoolTimeout:
-            raise CheckerOverloaded(f"no database connection came free within {self._timeout:g} s") from None
+            raise Unavailable("no free database connection for the check; try again shortly", retry_after=1) from None
 
     async def check(
         self,
