@@ -12,12 +12,11 @@ complete, tick off tasks, and look a subject up by identifiers sent in the body.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from dataright.access.service import actor_of
@@ -53,17 +52,18 @@ from dataright.requests.verification import SmsSender
 from dataright.storage.types import utcnow
 from dataright.web.dependencies import (
     AppSettings,
-    DbSession,
     ReadSession,
     Registry,
     RequestsQueryReader,
     RequestsQueryWriter,
     WindowLimiter,
+    Writer,
     client_address,
+    problems,
 )
-from dataright.web.idempotency import IdempotentRoute, IdempotentWrite
+from dataright.web.idempotency import IdempotentWrite, IdempotentWriter
 
-router = APIRouter(tags=["requests"], route_class=IdempotentRoute)
+router = APIRouter(tags=["requests"])
 
 PUBLIC_CALLS_PER_MINUTE = 10
 public_limiter = WindowLimiter(PUBLIC_CALLS_PER_MINUTE)
@@ -111,13 +111,8 @@ def _declaration(registry: DeclarationRegistry, controller_id: str) -> Declarati
 # public
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/requests", response_model=ReceiptOut, status_code=202)
-def file_request(
-    request: Request,
-    body: RequestIn,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
-    settings: AppSettings,
+async def file_request(
+    request: Request, body: RequestIn, writer: IdempotentWrite, registry: Registry, settings: AppSettings
 ) -> ReceiptOut:
     """File a rights request (access, rectification, erasure, restriction, portability, objection,
     withdraw_consent) with a controller; a guardian names the child in ``on_behalf_of``.
@@ -138,14 +133,16 @@ def file_request(
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
-    filed = intake.file_request(
-        session,
-        declaration=_declaration(registry, body.controller),
-        filing=filing,
-        base_url=settings.base_url,
-        sms_sender=_sms_sender(request),
-    )
-    return ReceiptOut(reference=filed.reference, status="received", message=RECEIPT_MESSAGE)
+    declaration = _declaration(registry, body.controller)
+    sms = _sms_sender(request)
+
+    def work(session: Session) -> ReceiptOut:
+        filed = intake.file_request(
+            session, declaration=declaration, filing=filing, base_url=settings.base_url, sms_sender=sms
+        )
+        return ReceiptOut(reference=filed.reference, status="received", message=RECEIPT_MESSAGE)
+
+    return await writer(work)
 
 
 @dataclass(frozen=True)
@@ -177,7 +174,7 @@ def try_verification(
             method=method,
             actor="requester",
         )
-    answer = VerifiedOut(reference=found.reference, status=found.status)
+    answer = VerifiedOut(reference=found.reference, status=found.status, outcome=outcome.value)
     return Attempt(answer, outcome, intake.attempts_left(session, found), found.language)
 
 
@@ -198,90 +195,91 @@ def problem_for(attempt: Attempt) -> DataRightError | None:
     return None
 
 
-def _problem(request: Request, error: DataRightError) -> JSONResponse:
-    """An RFC 9457 problem answered (not raised), so the route's transaction still commits the attempt."""
-    kind = re.sub(r"(?<!^)(?=[A-Z])", "-", type(error).__name__).lower()
-    body = {
-        "type": f"urn:dataright:problem:{kind}",
-        "title": error.title,
-        "status": error.status,
-        "detail": str(error),
-        "instance": request.url.path,
-    }
-    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
-
-
 @router.post(
     "/api/v1/requests/{reference}/verify",
     response_model=VerifiedOut,
-    responses={422: {}, 409: {}, 410: {}, 423: {}},
+    responses=problems(404, 409, 410, 422, 423, 429),
 )
-def verify_code(
-    request: Request, reference: str, body: CodeIn, session: DbSession, retry: IdempotentWrite, registry: Registry
-) -> VerifiedOut | JSONResponse:
-    """Confirm a request with the code that was sent (five tries; the code works for 24 hours, once)."""
+async def verify_code(
+    request: Request, reference: str, body: CodeIn, writer: IdempotentWrite, registry: Registry
+) -> VerifiedOut:
+    """Confirm a request with the code that was sent (five tries; the code works for 24 hours, once).
+
+    The attempt is recorded whatever its outcome (a wrong code counts), then a failure is answered with its
+    problem. (A retry under the same ``Idempotency-Key`` gets the recorded attempt back, ``outcome`` in it.)
+    """
     _limit(request)
-    attempt = try_verification(session, registry, reference, body.code, link=False)
+    attempt = await writer(lambda session: try_verification(session, registry, reference, body.code, link=False))
     error = problem_for(attempt)
-    return attempt.answer if error is None else _problem(request, error)
+    if error is not None:
+        raise error
+    return attempt.answer
 
 
 @router.post("/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202)
-def resend_code(
-    request: Request,
-    reference: str,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
-    settings: AppSettings,
+async def resend_code(
+    request: Request, reference: str, writer: IdempotentWrite, registry: Registry, settings: AppSettings
 ) -> ReceiptOut:
     """Send a new code (the earlier ones stop working); at most three per request."""
     _limit(request)
-    found = service.by_reference(session, reference)
-    intake.send_challenge(
-        session,
-        declaration=_declaration(registry, found.controller_id),
-        request=found,
-        base_url=settings.base_url,
-        sms_sender=_sms_sender(request),
-    )
-    return ReceiptOut(reference=found.reference, status=found.status, message=RECEIPT_MESSAGE)
+    sms = _sms_sender(request)
+
+    def work(session: Session) -> ReceiptOut:
+        found = service.by_reference(session, reference)
+        intake.send_challenge(
+            session,
+            declaration=_declaration(registry, found.controller_id),
+            request=found,
+            base_url=settings.base_url,
+            sms_sender=sms,
+        )
+        return ReceiptOut(reference=found.reference, status=found.status, message=RECEIPT_MESSAGE)
+
+    return await writer(work)
 
 
-@router.get("/api/v1/requests/{reference}/package")
-def download_package(
+@router.get("/api/v1/requests/{reference}/package", responses=problems(404, 429))
+async def download_package(
     request: Request,
     reference: str,
     token: Annotated[str, Query(max_length=1000, description="The signed token from the e-mail.")],
-    session: DbSession,
+    writer: Writer,
 ) -> Response:
     """Download the package answering an access or portability request, with the link's signed token."""
     _limit(request)
-    now = utcnow()
-    try:
-        found = service.by_reference(session, reference)
-    except NotFound:
-        raise delivery.InvalidDownloadLink("this download link is not valid for this request or has expired") from None
-    grant = delivery.read_download(token, request_id=found.id, now=now)
-    package = session.get(RequestPackage, grant.package_id)
-    if package is None or package.request_id != found.id or package.purpose != "delivery" or package.expires_at <= now:
-        raise delivery.InvalidDownloadLink("this download link is not valid for this request or has expired")
-    data = delivery.decrypt_package(found.id, package.id, package.ciphertext)
-    package.downloads += 1
-    session.flush()
-    audit(
-        session,
-        actor="requester",
-        action="request.package_downloaded",
-        entity_type="rights_request",
-        entity_id=found.id,
-        controller_id=found.controller_id,
-        details={"reference": found.reference, "package": str(package.id), "downloads": package.downloads},
-    )
+    invalid = "this download link is not valid for this request or has expired"
+
+    def work(session: Session) -> tuple[str, bytes]:
+        now = utcnow()
+        try:
+            found = service.by_reference(session, reference)
+        except NotFound:
+            raise delivery.InvalidDownloadLink(invalid) from None
+        grant = delivery.read_download(token, request_id=found.id, now=now)
+        package = session.get(RequestPackage, grant.package_id)
+        if package is None or package.request_id != found.id or package.purpose != "delivery":
+            raise delivery.InvalidDownloadLink(invalid)
+        if package.expires_at <= now:
+            raise delivery.InvalidDownloadLink(invalid)
+        data = delivery.decrypt_package(found.id, package.id, package.ciphertext)
+        package.downloads += 1
+        session.flush()
+        audit(
+            session,
+            actor="requester",
+            action="request.package_downloaded",
+            entity_type="rights_request",
+            entity_id=found.id,
+            controller_id=found.controller_id,
+            details={"reference": found.reference, "package": str(package.id), "downloads": package.downloads},
+        )
+        return package.filename, data
+
+    filename, data = await writer(work)
     return Response(
         data,
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{package.filename}"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
 
 
@@ -306,13 +304,12 @@ def list_requests(
 
 
 @router.post("/api/v1/requests/on-behalf", response_model=RequestOut, status_code=201)
-def file_on_behalf(
+async def file_on_behalf(
     request: Request,
     controller: str,
     body: StaffRequestIn,
     key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
+    writer: IdempotentWrite,
     registry: Registry,
     settings: AppSettings,
 ) -> RequestOut:
@@ -335,14 +332,19 @@ def file_on_behalf(
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
-    filed = intake.file_request(
-        session, declaration=declaration, filing=filing, base_url=settings.base_url, sms_sender=_sms_sender(request)
-    )
-    if body.verified_reason:
-        service.staff_verify(
-            session, declaration=declaration, request=filed, reason=body.verified_reason, actor=actor_of(key)
+    sms = _sms_sender(request)
+
+    def work(session: Session) -> RequestOut:
+        filed = intake.file_request(
+            session, declaration=declaration, filing=filing, base_url=settings.base_url, sms_sender=sms
         )
-    return _out(filed)
+        if body.verified_reason:
+            service.staff_verify(
+                session, declaration=declaration, request=filed, reason=body.verified_reason, actor=actor_of(key)
+            )
+        return _out(filed)
+
+    return await writer(work)
 
 
 @router.get("/api/v1/requests/{ref}", response_model=RequestOut)
@@ -351,178 +353,192 @@ def show_request(ref: str, controller: str, key: RequestsQueryReader, session: R
     return _out(service.find(session, controller_id=controller, ref=ref))
 
 
-def _act(
-    session: Session, registry: DeclarationRegistry, controller: str, ref: str
-) -> tuple[RightsRequest, Declaration]:
-    found = service.find(session, controller_id=controller, ref=ref)
-    return found, _declaration(registry, found.controller_id)
+Action = Callable[[Session, RightsRequest, Declaration], object]
+
+
+async def _act(
+    writer: IdempotentWriter, registry: DeclarationRegistry, controller: str, ref: str, action: Action
+) -> RequestOut:
+    """Find the controller's request and do ``action`` to it in one write transaction; the request after it."""
+
+    def work(session: Session) -> RequestOut:
+        found = service.find(session, controller_id=controller, ref=ref)
+        action(session, found, _declaration(registry, found.controller_id))
+        return _out(found)
+
+    return await writer(work)
 
 
 @router.post("/api/v1/requests/{ref}/verify-identity", response_model=RequestOut)
-def staff_verify(
-    ref: str,
-    controller: str,
-    body: ReasonIn,
-    key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
+async def staff_verify(
+    ref: str, controller: str, body: ReasonIn, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Staff vouch for the requester's identity, with a written reason (audited)."""
-    found, declaration = _act(session, registry, controller, ref)
-    service.staff_verify(session, declaration=declaration, request=found, reason=body.reason, actor=actor_of(key))
-    return _out(found)
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.staff_verify(s, declaration=d, request=r, reason=body.reason, actor=actor_of(key)),
+    )
 
 
 @router.post("/api/v1/requests/{ref}/assign", response_model=RequestOut)
-def assign(
-    ref: str, controller: str, body: AssignIn, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite
+async def assign(
+    ref: str, controller: str, body: AssignIn, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Give the request to a staff member; they get the daily reminder of what is due."""
-    found = service.find(session, controller_id=controller, ref=ref)
-    return _out(service.assign(session, request=found, to=body.to, actor=actor_of(key)))
+    return await _act(
+        writer, registry, controller, ref, lambda s, r, d: service.assign(s, request=r, to=body.to, actor=actor_of(key))
+    )
 
 
 @router.post("/api/v1/requests/{ref}/start", response_model=RequestOut)
-def start(
-    ref: str, controller: str, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite, registry: Registry
+async def start(
+    ref: str, controller: str, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Begin work on a verified request; an erasure, rectification or restriction gets its tasks."""
-    found, declaration = _act(session, registry, controller, ref)
-    return _out(service.start(session, declaration=declaration, request=found, actor=actor_of(key)))
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.start(s, declaration=d, request=r, actor=actor_of(key)),
+    )
 
 
 @router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)
-def extend(
-    ref: str,
-    controller: str,
-    body: ExtendIn,
-    key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
+async def extend(
+    ref: str, controller: str, body: ExtendIn, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Extend the deadline once, before it passes; the person is told the new date and the reason at once."""
-    found, declaration = _act(session, registry, controller, ref)
-    service.extend(
-        session, declaration=declaration, request=found, reason=body.reason, until=body.until, actor=actor_of(key)
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.extend(
+            s, declaration=d, request=r, reason=body.reason, until=body.until, actor=actor_of(key)
+        ),
     )
-    return _out(found)
 
 
 @router.post("/api/v1/requests/{ref}/deny", response_model=RequestOut)
-def deny(
-    ref: str,
-    controller: str,
-    body: DenyIn,
-    key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
+async def deny(
+    ref: str, controller: str, body: DenyIn, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Refuse the request with a reason; the person is told it and the authority they may complain to."""
-    found, declaration = _act(session, registry, controller, ref)
-    service.deny(
-        session,
-        declaration=declaration,
-        request=found,
-        reason=body.reason,
-        note=body.note,
-        fee=body.fee,
-        actor=actor_of(key),
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.deny(
+            s, declaration=d, request=r, reason=body.reason, note=body.note, fee=body.fee, actor=actor_of(key)
+        ),
     )
-    return _out(found)
 
 
 @router.post("/api/v1/requests/{ref}/withdraw", response_model=RequestOut)
-def withdraw(
-    ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWriter, session: DbSession, retry: IdempotentWrite
+async def withdraw(
+    ref: str, controller: str, body: WithdrawIn, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> RequestOut:
     """Record that the person withdrew the request."""
-    found = service.find(session, controller_id=controller, ref=ref)
-    return _out(service.withdraw(session, request=found, actor=actor_of(key), reason=body.reason))
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.withdraw(s, request=r, actor=actor_of(key), reason=body.reason),
+    )
 
 
 @router.post("/api/v1/requests/{ref}/tasks/{task_id}/done", response_model=RequestOut)
-def task_done(
+async def task_done(
     ref: str,
     task_id: int,
     controller: str,
     body: TaskDoneIn,
     key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
+    writer: IdempotentWrite,
+    registry: Registry,
 ) -> RequestOut:
     """Tick off one of the controller's fulfilment tasks."""
-    found = service.find(session, controller_id=controller, ref=ref)
-    service.complete_task(
-        session, request=found, task_id=task_id, controller_id=controller, actor=actor_of(key), note=body.note
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.complete_task(
+            s, request=r, task_id=task_id, controller_id=controller, actor=actor_of(key), note=body.note
+        ),
     )
-    return _out(found)
 
 
 @router.post("/api/v1/requests/{ref}/complete", response_model=RequestOut)
-def complete(
+async def complete(
     ref: str,
     controller: str,
     key: RequestsQueryWriter,
-    session: DbSession,
-    retry: IdempotentWrite,
+    writer: IdempotentWrite,
     registry: Registry,
     settings: AppSettings,
 ) -> RequestOut:
     """Close the request once every task is done: the package link or the erasure reply goes to the person."""
-    found, declaration = _act(session, registry, controller, ref)
-    service.complete(session, declaration=declaration, request=found, actor=actor_of(key), base_url=settings.base_url)
-    return _out(found)
+    return await _act(
+        writer,
+        registry,
+        controller,
+        ref,
+        lambda s, r, d: service.complete(s, declaration=d, request=r, actor=actor_of(key), base_url=settings.base_url),
+    )
 
 
 @router.post("/api/v1/subjects/lookup", response_model=LookupOut)
-def lookup(
-    controller: str,
-    body: IdentifiersIn,
-    key: RequestsQueryReader,
-    session: DbSession,
-    retry: IdempotentWrite,
-    registry: Registry,
+async def lookup(
+    controller: str, body: IdentifiersIn, key: RequestsQueryReader, writer: IdempotentWrite, registry: Registry
 ) -> LookupOut:
     """Find a person by e-mail, phone or customer id (in the body, never the URL): their requests, consent
     history and communication preferences."""
-    identifiers = body.identifiers()
-    if not identifiers:
-        raise ValidationFailed("give at least one of email, phone, customer_id")
-    declaration = _declaration(registry, controller)
-    region = declaration.controller_by_id[controller].country
-    hashes = [(kind, identity.hash_identifier(kind, value, region=region)) for kind, value in identifiers.items()]
-    subject = None
-    for kind, digest in hashes:
-        subject = identity.find_subject_by_hash(session, controller_id=controller, kind=kind, digest=digest)
+
+    def work(session: Session) -> LookupOut:
+        identifiers = body.identifiers()
+        if not identifiers:
+            raise ValidationFailed("give at least one of email, phone, customer_id")
+        declaration = _declaration(registry, controller)
+        region = declaration.controller_by_id[controller].country
+        hashes = [(kind, identity.hash_identifier(kind, value, region=region)) for kind, value in identifiers.items()]
+        subject = None
+        for kind, digest in hashes:
+            subject = identity.find_subject_by_hash(session, controller_id=controller, kind=kind, digest=digest)
+            if subject is not None:
+                break
+        requests = service.requests_of_subject(
+            session, controller_id=controller, subject_id=subject.id if subject else None, hashes=hashes
+        )
+        events: list[EventOut] = []
+        preferences: list[PreferenceOut] = []
         if subject is not None:
-            break
-    requests = service.requests_of_subject(
-        session, controller_id=controller, subject_id=subject.id if subject else None, hashes=hashes
-    )
-    events: list[EventOut] = []
-    preferences: list[PreferenceOut] = []
-    if subject is not None:
-        events = [EventOut.of(e) for e in consent.history(session, controller_id=controller, subject_id=subject.id)]
-        preferences = [
-            PreferenceOut(
-                topic=p.topic_id,
-                channel=p.channel,
-                allowed=p.decision.allowed,
-                basis=p.decision.basis,
-                reason=p.decision.reason.value,
-                event_id=p.decision.event_id,
-                changeable=p.changeable,
-            )
-            for p in consent.preferences(
-                session, declaration=declaration, controller_id=controller, subject_id=subject.id
-            )
-        ]
-    return LookupOut(
-        subject_id=subject.id if subject else None,
-        requests=[_out(r) for r in requests],
-        consents=events,
-        preferences=preferences,
-    )
+            events = [EventOut.of(e) for e in consent.history(session, controller_id=controller, subject_id=subject.id)]
+            preferences = [
+                PreferenceOut(
+                    topic=p.topic_id,
+                    channel=p.channel,
+                    allowed=p.decision.allowed,
+                    basis=p.decision.basis,
+                    reason=p.decision.reason.value,
+                    event_id=p.decision.event_id,
+                    changeable=p.changeable,
+                )
+                for p in consent.preferences(
+                    session, declaration=declaration, controller_id=controller, subject_id=subject.id
+                )
+            ]
+        return LookupOut(
+            subject_id=subject.id if subject else None,
+            requests=[_out(r) for r in requests],
+            consents=events,
+            preferences=preferences,
+        )
+
+    return await writer(work)

@@ -13,7 +13,7 @@ from dataright.errors import NotFound
 from dataright.requests import intake
 from dataright.requests.api import _limit, problem_for, try_verification
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import Registry
+from dataright.web.dependencies import Registry, Writer
 
 router = APIRouter(tags=["requests"])
 
@@ -65,12 +65,11 @@ def confirm_page(token: str, request: Request, registry: Registry) -> HTMLRespon
 
 
 @router.post("/v/{token}", response_class=HTMLResponse)
-def confirm(token: str, request: Request, registry: Registry) -> HTMLResponse:
+async def confirm(token: str, request: Request, registry: Registry, writer: Writer) -> HTMLResponse:
     """Confirm the request the link was sent for."""
     _limit(request)
     try:
-        with session_scope(request.app.state.session_factory) as session:
-            attempt = try_verification(session, registry, "", token, link=True)
+        attempt = await writer(lambda session: try_verification(session, registry, "", token, link=True))
     except NotFound:
         return _page("invalid", status=404)
     error = problem_for(attempt)

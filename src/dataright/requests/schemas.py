@@ -79,6 +79,7 @@ class CodeIn(_In):
 class VerifiedOut(BaseModel):
     reference: str
     status: str
+    outcome: str = "verified"
 
 
 class TaskOut(BaseModel):

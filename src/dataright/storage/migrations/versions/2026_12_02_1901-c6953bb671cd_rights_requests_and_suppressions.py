@@ -1,7 +1,7 @@
 """rights requests and suppressions
 
 Revision ID: c6953bb671cd
-Revises: 7acf5dc6e796
+Revises: 5e41c0a7d2b9
 Create Date: 2026-12-02 18:41:29.188477
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c6953bb671cd"
-down_revision: str | Sequence[str] | None = "7acf5dc6e796"
+down_revision: str | Sequence[str] | None = "5e41c0a7d2b9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
