@@ -209,11 +209,17 @@ async def verify_code(
     problem. (A retry under the same ``Idempotency-Key`` gets the recorded attempt back, ``outcome`` in it.)
     """
     _limit(request)
-    attempt = await writer(lambda session: try_verification(session, registry, reference, body.code, link=False))
-    error = problem_for(attempt)
+    attempts: list[Attempt] = []
+
+    def work(session: Session) -> VerifiedOut:
+        attempts.append(try_verification(session, registry, reference, body.code, link=False))
+        return attempts[-1].answer  # what a retry under the same Idempotency-Key gets back
+
+    answer = await writer(work)
+    error = problem_for(attempts[-1])
     if error is not None:
         raise error
-    return attempt.answer
+    return answer
 
 
 @router.post("/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202)
