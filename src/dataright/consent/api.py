@@ -47,7 +47,7 @@ from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
 from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
 from dataright.identity import service as identity
-from dataright.storage.engine import session_scope
+from dataright.storage.engine import run_in_transaction
 from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, problems
 from dataright.web.idempotency import IdempotentWrite
 
@@ -226,8 +226,10 @@ def _decide_in_own_session(
     device_id: str | None,
     actor: str,
 ) -> Decision:
-    """``_decide`` in a transaction of its own, begun as a writer when a GPC signal may be recorded."""
-    with session_scope(request.app.state.session_factory, write=gpc(request)) as session:
+    """``_decide`` in a transaction of its own, begun as a writer when a GPC signal may be recorded (in this
+    thread from begin to commit; no free connection or SQLite's lock held too long is a 503)."""
+
+    def work(session: Session) -> Decision:
         return _decide(
             request,
             session,
@@ -239,6 +241,8 @@ def _decide_in_own_session(
             identifier=None,
             actor=actor,
         )
+
+    return run_in_transaction(request.app.state.session_factory, work, write=gpc(request))
 
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
