@@ -139,6 +139,7 @@ class Keys:
     identity_hash: bytes  # HMAC-SHA256 over normalised identifiers, for lookup
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
+    pseudonym: bytes = b""  # HMAC behind erasure's stable pseudonyms in the organisation's datastores
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -155,6 +156,7 @@ def derive_keys(secret: str) -> Keys:
         identity_hash=_hkdf(raw, "dataright/identity-hash/v1"),
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
+        pseudonym=_hkdf(raw, "dataright/dataset-pseudonym/v1"),
     )
 
 
@@ -176,3 +178,8 @@ def use_settings(settings: Settings | None) -> None:
     global _active
     _active = settings
     _from_environment.cache_clear()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for datasets whose URLs and API keys name ``${VAR}`` secrets."""
+    return dict(os.environ)
