@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dataright.cli.common import console, err_console, fail, load_or_exit
 from dataright.cli.database import cli_session, settings_or_exit
 from dataright.consent import service
-from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows
+from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Declaration
 from dataright.errors import DataRightError
@@ -71,6 +71,12 @@ def import_command(
         for problem in problems:
             err_console.print(str(problem), markup=False)
         fail(f"{len(problems)} problem(s) in {file}; nothing was imported")
+    with cli_session(write=False) as session:
+        problems = reused_keys(session, declaration=declaration, controller_id=controller, rows=rows)
+    if problems:
+        for problem in problems:
+            err_console.print(str(problem), markup=False)
+        fail(f"{len(problems)} row(s) of {file} reuse an import key; nothing was imported")
     if validate_only:
         console.print(f"{file}: {len(rows)} row(s), no problems", markup=False)
         return
@@ -94,8 +100,9 @@ def import_command(
                 progress.stop()
                 fail(f"error: {exc}\n{start} row(s) before this batch are recorded; fix the row and run again")
             progress.advance(task, len(batch))
-    with cli_session() as session:
-        audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
+    if result.recorded:  # a re-run that adds nothing writes nothing, not even its audit entry
+        with cli_session() as session:
+            audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
     console.print(
         f"{len(rows)} row(s): {result.recorded} recorded ({result.refused} refused by the age rule), "
         f"{result.already_imported} already imported",
