@@ -3,7 +3,8 @@
 When a declaration describes its datastores (``datasets``), a data category that a purpose declares but
 no dataset field holds is either processed somewhere undeclared (a rights request would miss it) or not
 processed at all (the notice and the Art. 30 record overstate it). Declarations without datasets are not
-checked.
+checked, nor are purposes served by cookies and cookie identifiers (that data sits in the browser and with
+the cookie's vendor, declared under ``cookies``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from dataright.declarations.lint.base import Finding, Rule, Severity
 from dataright.declarations.lint.context import JurisdictionLookup
 from dataright.declarations.schema import Declaration
+
+COOKIE_ID = "user.device.cookie_id"
 
 
 def related(a: str, b: str) -> bool:
@@ -29,7 +32,10 @@ class CategoryInNoDataset(Rule):
     def check(self, declaration: Declaration, jurisdictions: JurisdictionLookup) -> Iterator[Finding]:
         if not declaration.datasets:
             return
+        by_cookies = {c.consent_purpose for c in declaration.cookies if c.consent_purpose}
         for i, purpose in enumerate(declaration.purposes):
+            if purpose.id in by_cookies:
+                continue
             held = {
                 category
                 for controller in purpose.controllers
@@ -39,7 +45,7 @@ class CategoryInNoDataset(Rule):
                 for category in field.data_categories
             }
             for j, category in enumerate(purpose.data_categories):
-                if not any(related(category, h) for h in held):
+                if category != COOKIE_ID and not any(related(category, h) for h in held):
                     yield self.finding(
                         ("purposes", i, "data_categories", j),
                         f"purpose {purpose.id!r} processes {category} but no dataset field of its controllers "
