@@ -1,7 +1,7 @@
 """engine runs and steps: checkpoints of rights-request runs
 
 Revision ID: f91e8ed7fe3f
-Revises: 148e736f6a7a
+Revises: 5e41c0a7d2b9
 Create Date: 2026-12-02 18:40:30.734391
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "f91e8ed7fe3f"
-down_revision: str | Sequence[str] | None = "148e736f6a7a"
+down_revision: str | Sequence[str] | None = "5e41c0a7d2b9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
