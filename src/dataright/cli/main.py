@@ -24,3 +24,7 @@ consent.register(app)
 dsr.register(app)
 datasets.register(app)
 serve.register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -119,6 +119,7 @@ class Engine:
         today: date | None = None,
         retries: int = 2,
         backoff: float = 1.0,
+        keep_open: bool = False,
     ) -> None:
         self.declaration = declaration
         self.session_factory = session_factory
@@ -129,6 +130,10 @@ class Engine:
         self.today = today or date.today()
         self.retries = retries
         self.backoff = backoff
+        self.keep_open = keep_open
+        """Keep connectors (their pools and reflected schemas) between requests, for a long-running worker."""
+        self._cache: dict[str, Connector] = {}
+        self._checked: set[tuple[str, str]] = set()
 
     # -- planning ---------------------------------------------------------------------------
     def graph(self, request: Request) -> TraversalGraph:
@@ -151,18 +156,36 @@ class Engine:
         problems: list[str] = []
         try:
             for dataset_id in dict.fromkeys(r.dataset for r in graph.order):
-                connector = open_connector(graph.datasets[dataset_id], self.environ, self.base_dir)
+                connector = self._cache.get(dataset_id) or open_connector(
+                    graph.datasets[dataset_id], self.environ, self.base_dir
+                )
                 connectors[dataset_id] = connector
-                problems.extend(connector.check(graph.of_dataset(dataset_id), operation))
+                if (dataset_id, operation) not in self._checked:
+                    found = connector.check(graph.of_dataset(dataset_id), operation)
+                    problems.extend(found)
+                    if not found and self.keep_open:
+                        self._checked.add((dataset_id, operation))
         except BaseException:
-            for c in connectors.values():
-                c.close()
+            self._release(connectors, failed=True)
             raise
         if problems:
-            for c in connectors.values():
-                c.close()
+            self._release(connectors, failed=True)
             raise DatasetMismatch(problems)
+        if self.keep_open:
+            self._cache.update(connectors)
         return connectors
+
+    def _release(self, connectors: Mapping[str, Connector], *, failed: bool = False, dry_run: bool = False) -> None:
+        """Close the request's connectors, unless they are kept open (a dry run's are always closed: closing
+        rolls back what it did)."""
+        for dataset_id, connector in connectors.items():
+            if self.keep_open and not failed and not dry_run:
+                continue
+            connector.close()
+            self._cache.pop(dataset_id, None)
+
+    def close(self) -> None:
+        self._release(dict(self._cache), failed=True)
 
     def _cross(self, graph: TraversalGraph, connectors: Mapping[str, Connector], ids: Mapping[str, str]) -> CrossValues:
         """Values of every reference that crosses datastores, parents first."""
@@ -243,8 +266,7 @@ class Engine:
             self._audit_outcome(request, "waiting", {"reason": str(exc)})
             raise
         finally:
-            for c in connectors.values():
-                c.close()
+            self._release(connectors, dry_run=request.dry_run)
         ms = int((time.perf_counter() - started) * 1000)
         self._audit_outcome(request, "completed", {"ms": ms, "rows": counts})
 
@@ -384,8 +406,7 @@ class Engine:
             self._fail(request, outcome.run_id, str(exc))
             raise
         finally:
-            for c in connectors.values():
-                c.close()
+            self._release(connectors, dry_run=request.dry_run)
         outcome.ms = int((time.perf_counter() - started) * 1000)
         self._complete(request, outcome)
         return outcome
