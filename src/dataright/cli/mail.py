@@ -32,9 +32,7 @@ ACTOR = "cli"
 
 @mail_app.command("send")
 def send_command(
-    once: Annotated[
-        bool, typer.Option("--once", help="Send what is due now, then exit (else keep polling).")
-    ] = False,
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit (else keep polling).")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, max=10_000, help="Messages claimed per transaction.")] = 50,
     poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between polls when not --once.")] = 5.0,
 ) -> None:
