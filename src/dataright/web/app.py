@@ -22,13 +22,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import Engine, QueuePool, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from dataright import __version__
 from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
+from dataright.audit.sealer import AuditSealer
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
 from dataright.consent.check import ConsentChecker
@@ -39,10 +40,12 @@ from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
-from dataright.web.dependencies import SCOPE_MARK
+from dataright.web.dependencies import SCOPE_MARK, WriteGate
+from dataright.web.docs import install_docs
 from dataright.web.idempotency import GUARD_MARK, needs_idempotency
 from dataright.web.idempotency import install as install_idempotency
-from dataright.web.problems import install_problem_handlers
+from dataright.web.openapi import install_openapi, problems
+from dataright.web.problems import install_problem_handlers, problem_response
 from dataright.web.routes import iter_routes
 
 logger = logging.getLogger("dataright.web")
@@ -107,6 +110,16 @@ def unguarded_routes(app: FastAPI) -> list[tuple[str, str]]:
     ]
 
 
+def write_slots(engine: Engine) -> int:
+    """How many write transactions may run at once: one on SQLite (its writes take turns anyway, and a turn
+    waited for on the event loop costs no thread), the pool's size on PostgreSQL (the overflow is left to
+    reads)."""
+    if engine.dialect.name == "sqlite":
+        return 1
+    pool = engine.pool
+    return max(1, pool.size()) if isinstance(pool, QueuePool) else 1
+
+
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
 
 
@@ -162,8 +175,18 @@ def create_app(
         registry = declarations
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, pool_timeout=settings.db_pool_timeout, busy_timeout=settings.db_write_timeout
+    )
     checker = ConsentChecker(engine)
+    sealer = AuditSealer(
+        engine,
+        head_key=settings.keys().audit_head,
+        interval=settings.audit_seal_interval,
+        head_file=settings.audit_head_file,
+        head_url=settings.audit_head_url,
+        head_interval=settings.audit_head_interval,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,11 +197,13 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        sealer.start()
         sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
         try:
             yield
         finally:
             sweeper.cancel()
+            sealer.stop()
             checker.close()
             engine.dispose()
 
@@ -187,11 +212,17 @@ def create_app(
         version=__version__,
         summary="Privacy operations as code: consent, rights requests, retention and the audit trail.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.write_gate = WriteGate(
+        app.state.session_factory, slots=write_slots(engine), timeout=settings.db_write_timeout
+    )
+    app.state.audit_sealer = sealer
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
     app.state.dnc_registry = load_dnc_registry(settings)
@@ -208,19 +239,27 @@ def create_app(
     install_problem_handlers(app)
     install_idempotency(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], responses=problems(503))
     def healthz(request: Request) -> JSONResponse:
-        """Liveness and database reachability."""
+        """Whether the server is up and reaches its database; lists the controllers it serves."""
         try:
             with request.app.state.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+            return problem_response(
+                request,
+                status=503,
+                title="Service Unavailable",
+                detail="the database is unreachable",
+                database="unreachable",
+            )
         body: dict[str, Any] = {"status": "ok", "database": "ok", "controllers": registry.controller_ids}
         return JSONResponse(body)
 
     _include_routers(app)
+    install_docs(app)
+    install_openapi(app, PUBLIC_ROUTES)
     missing = unguarded_routes(app)
     if missing:
         listed = ", ".join(f"{m} {p}" for m, p in missing)
