@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    """Connections the server keeps open to a PostgreSQL database for its sessions (SQLAlchemy's ``pool_size``)."""
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    """Connections opened beyond ``db_pool_size`` under load and closed when given back."""
+    check_pool_size: int = Field(default=8, ge=1, le=1000)
+    """On PostgreSQL, the consent check's own connections (an asyncio pool beside the sessions' pool)."""
+    worker_threads: int = Field(default=40, ge=1, le=1000)
+    """Worker threads the server runs blocking work in (AnyIO's default thread limit)."""
     db_pool_timeout: float = Field(5.0, gt=0)
     """Seconds a request waits for a free database connection before it is answered 503 with Retry-After."""
     db_write_timeout: float = Field(5.0, gt=0)
