@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, consent, database, declarations, documents, keys, lint, mail, serve
+from dataright.cli import audit, breach, consent, database, declarations, documents, keys, lint, mail, serve
 
 app = typer.Typer(
     name="dataright",
@@ -22,4 +22,5 @@ keys.register(app)
 documents.register(app)
 consent.register(app)
 mail.register(app)
+breach.register(app)
 serve.register(app)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mail_helpers import (
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from dataright.cli.main import app
+from dataright.config import Settings
+from fixtures.mail_db import (
     enqueue_verifications,
     factory,
     install,
@@ -14,11 +19,6 @@ from mail_helpers import (
     outbox_engine,
     rows,
 )
-from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
-
-from dataright.cli.main import app
-from dataright.config import Settings
 from fixtures.smtp import SmtpServer
 
 __all__ = ["factory", "installed", "outbox_db", "outbox_engine"]  # fixtures used by name below

@@ -7,17 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mail_helpers import (
-    eml_files,
-    enqueue_verifications,
-    factory,
-    install,
-    installed,
-    mail_settings,
-    outbox_db,
-    outbox_engine,
-    rows,
-)
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +18,17 @@ from dataright.mail.render import LANGUAGES, TEMPLATES, render
 from dataright.mail.sender import FolderTransport, Sender, SmtpTransport
 from dataright.storage.engine import session_scope
 from fixtures.mail_contexts import CONTEXTS
+from fixtures.mail_db import (
+    eml_files,
+    enqueue_verifications,
+    factory,
+    install,
+    installed,
+    mail_settings,
+    outbox_db,
+    outbox_engine,
+    rows,
+)
 from fixtures.smtp import SmtpServer, free_port
 
 __all__ = ["factory", "installed", "outbox_db", "outbox_engine"]  # fixtures used by name below

@@ -10,7 +10,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from mail_helpers import (
+from sqlalchemy.orm import Session, sessionmaker
+
+from dataright.config import Settings
+from fixtures.db import TEST_SECRET
+from fixtures.mail_db import (
     enqueue_verifications,
     factory,
     install,
@@ -20,10 +24,6 @@ from mail_helpers import (
     outbox_engine,
     rows,
 )
-from sqlalchemy.orm import Session, sessionmaker
-
-from dataright.config import Settings
-from fixtures.db import TEST_SECRET
 from fixtures.smtp import SmtpServer
 
 __all__ = ["factory", "installed", "outbox_db", "outbox_engine"]  # fixtures used by name below
