@@ -166,7 +166,7 @@ def authority_document(
     return PlainTextResponse(text, media_type="text/html" if format == "html" else "text/markdown")
 
 
-@router.post(BASE + "/{breach_id}/subject-notices", response_model=QueuedOut, status_code=202)
+@router.post(BASE + "/{breach_id}/subject-notices", response_model=QueuedOut, status_code=201)
 async def notify_people(
     controller_id: str,
     breach_id: uuid.UUID,
