@@ -1,7 +1,7 @@
 """breach register
 
 Revision ID: 1befb7bdd558
-Revises: 5e41c0a7d2b9
+Revises: f91e8ed7fe3f
 Create Date: 2026-12-02 20:02:11.885808
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "1befb7bdd558"
-down_revision: str | Sequence[str] | None = "5e41c0a7d2b9"
+down_revision: str | Sequence[str] | None = "f91e8ed7fe3f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
