@@ -197,6 +197,7 @@ class Keys:
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
     audit_head: bytes  # HMAC over the audit chain's signed heads
+    pseudonym: bytes = b""  # HMAC behind erasure's stable pseudonyms in the organisation's datastores
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -214,6 +215,7 @@ def derive_keys(secret: str) -> Keys:
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
         audit_head=_hkdf(raw, "dataright/audit-head/v1"),
+        pseudonym=_hkdf(raw, "dataright/dataset-pseudonym/v1"),
     )
 
 
@@ -235,3 +237,8 @@ def use_settings(settings: Settings | None) -> None:
     global _active
     _active = settings
     _from_environment.cache_clear()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for datasets whose URLs and API keys name ``${VAR}`` secrets."""
+    return dict(os.environ)
