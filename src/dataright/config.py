@@ -202,6 +202,7 @@ class Keys:
     verification: bytes  # HMAC over one-time codes and magic links of rights requests
     package_encryption: bytes  # AES-256-GCM over access packages at rest
     audit_head: bytes  # HMAC over the audit chain's signed heads
+    pseudonym: bytes = b""  # HMAC behind erasure's stable pseudonyms in the organisation's datastores
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -221,6 +222,7 @@ def derive_keys(secret: str) -> Keys:
         verification=_hkdf(raw, "dataright/request-verification/v1"),
         package_encryption=_hkdf(raw, "dataright/package-encryption/v1"),
         audit_head=_hkdf(raw, "dataright/audit-head/v1"),
+        pseudonym=_hkdf(raw, "dataright/dataset-pseudonym/v1"),
     )
 
 
@@ -242,3 +244,8 @@ def use_settings(settings: Settings | None) -> None:
     global _active
     _active = settings
     _from_environment.cache_clear()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for datasets whose URLs and API keys name ``${VAR}`` secrets."""
+    return dict(os.environ)

@@ -12,7 +12,17 @@ CONSENT_READ = "consent:read"
 CONSENT_WRITE = "consent:write"
 REQUESTS_READ = "requests:read"
 REQUESTS_WRITE = "requests:write"
-KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, REQUESTS_READ, REQUESTS_WRITE, ADMIN)
+BREACH_READ = "breach:read"
+BREACH_WRITE = "breach:write"
+KNOWN_SCOPES: tuple[str, ...] = (
+    CONSENT_READ,
+    CONSENT_WRITE,
+    REQUESTS_READ,
+    REQUESTS_WRITE,
+    BREACH_READ,
+    BREACH_WRITE,
+    ADMIN,
+)
 
 
 def grants(held: Iterable[str], needed: str) -> bool:

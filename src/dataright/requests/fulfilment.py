@@ -67,6 +67,15 @@ def create_tasks(session: Session, *, declaration: Declaration, request: RightsR
     if RequestType(request.type) not in CHANGES_DATA or request.tasks:
         return 0
     for controller_id in request.controller_ids:
+        for dataset in declaration.datasets_of(controller_id):
+            request.tasks.append(
+                RequestTask(
+                    controller_id=controller_id,
+                    kind=DATASTORE,
+                    target=dataset.id,
+                    label=f"{request.type} in {dataset.name or dataset.id} (the connector engine runs it)",
+                )
+            )
         for target, name in notify_targets(declaration, controller_id):
             request.tasks.append(
                 RequestTask(

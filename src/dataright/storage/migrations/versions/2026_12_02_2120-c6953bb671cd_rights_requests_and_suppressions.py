@@ -1,7 +1,7 @@
 """rights requests and suppressions
 
 Revision ID: c6953bb671cd
-Revises: 5e41c0a7d2b9
+Revises: 1befb7bdd558
 Create Date: 2026-12-02 18:41:29.188477
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "c6953bb671cd"
-down_revision: str | Sequence[str] | None = "5e41c0a7d2b9"
+down_revision: str | Sequence[str] | None = "1befb7bdd558"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
