@@ -110,7 +110,7 @@ def _declaration(registry: DeclarationRegistry, controller_id: str) -> Declarati
 # ------------------------------------------------------------------------------------------------
 # public
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/requests", response_model=ReceiptOut, status_code=202)
+@router.post("/api/v1/requests", response_model=ReceiptOut, status_code=202, responses=problems(404, 429))
 async def file_request(
     request: Request, body: RequestIn, writer: IdempotentWrite, registry: Registry, settings: AppSettings
 ) -> ReceiptOut:
@@ -222,7 +222,9 @@ async def verify_code(
     return answer
 
 
-@router.post("/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202)
+@router.post(
+    "/api/v1/requests/{reference}/resend", response_model=ReceiptOut, status_code=202, responses=problems(404, 429)
+)
 async def resend_code(
     request: Request, reference: str, writer: IdempotentWrite, registry: Registry, settings: AppSettings
 ) -> ReceiptOut:
@@ -309,7 +311,7 @@ def list_requests(
     return RequestListOut(requests=[_out(r) for r in found])
 
 
-@router.post("/api/v1/requests/on-behalf", response_model=RequestOut, status_code=201)
+@router.post("/api/v1/staff/requests", response_model=RequestOut, status_code=201, responses=problems(404))
 async def file_on_behalf(
     request: Request,
     controller: str,

@@ -5,6 +5,8 @@ public: the link's random token is the credential. The page speaks the request's
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -16,6 +18,14 @@ from dataright.storage.engine import session_scope
 from dataright.web.dependencies import Registry, Writer
 
 router = APIRouter(tags=["requests"])
+
+INVALID_LINK: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The link is not valid (or no longer).", "content": {"text/html": {}}},
+    409: {"description": "The link was used already.", "content": {"text/html": {}}},
+    410: {"description": "The link has expired.", "content": {"text/html": {}}},
+    423: {"description": "A newer code or link replaced this one.", "content": {"text/html": {}}},
+    429: {"description": "Too many calls from one address.", "content": {"application/problem+json": {}}},
+}
 
 _templates = Environment(loader=PackageLoader("dataright.web", "templates"), autoescape=select_autoescape(default=True))
 
@@ -50,7 +60,7 @@ def _page(state: str, *, lang: str = "en", status: int = 200, **shown: str) -> H
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v/{token}", response_class=HTMLResponse)
+@router.get("/v/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
 def confirm_page(token: str, request: Request, registry: Registry) -> HTMLResponse:
     """A page with a confirm button; nothing changes until it is pressed."""
     with session_scope(request.app.state.session_factory, write=False) as session:
@@ -64,7 +74,7 @@ def confirm_page(token: str, request: Request, registry: Registry) -> HTMLRespon
         )
 
 
-@router.post("/v/{token}", response_class=HTMLResponse)
+@router.post("/v/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
 async def confirm(token: str, request: Request, registry: Registry, writer: Writer) -> HTMLResponse:
     """Confirm the request the link was sent for."""
     _limit(request)

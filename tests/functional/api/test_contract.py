@@ -36,8 +36,8 @@ def test_every_error_status_is_declared_as_the_problem_json_the_server_sends(app
             assert 404 in errors, (method, path)
         for status in errors:
             content = responses[str(status)].get("content", {})
-            if path.startswith("/u/"):
-                continue  # the unsubscribe pages answer in HTML
+            if path.startswith(("/u/", "/v/")):
+                continue  # the unsubscribe and request-confirmation pages answer in HTML
             assert content == {PROBLEM_JSON: {"schema": PROBLEM_REF}}, (method, path, status)
     schemas = app.openapi()["components"]["schemas"]
     assert {"type", "title", "status", "instance"} <= set(schemas["Problem"]["properties"])

@@ -105,7 +105,7 @@ def _staff_request(client: TestClient, headers: dict[str, str], kind: str = "acc
     body: dict[str, Any] = {"type": kind, "email": email(), "channel": "phone"}
     if verified:
         body["verified_reason"] = "Called back on the number in the customer file"
-    response = client.post(f"{REQUESTS}/on-behalf?controller={NEXALEARN}", json=body, headers=headers)
+    response = client.post(f"/api/v1/staff/requests?controller={NEXALEARN}", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["reference"])
 
@@ -157,7 +157,7 @@ def _resend(client: TestClient, headers: dict[str, str], key: str) -> Response:
 
 def _file_on_behalf(client: TestClient, headers: dict[str, str], key: str) -> Response:
     body = {"type": "rectification", "email": email(), "channel": "letter"}
-    return client.post(f"{REQUESTS}/on-behalf?controller={NEXALEARN}", json=body, headers={**headers, HEADER: key})
+    return client.post(f"/api/v1/staff/requests?controller={NEXALEARN}", json=body, headers={**headers, HEADER: key})
 
 
 def _task_done(client: TestClient, headers: dict[str, str], key: str) -> Response:
@@ -233,7 +233,7 @@ WRITES: dict[str, Send] = {
     "POST /api/v1/requests": _file_request,
     "POST /api/v1/requests/{reference}/verify": _verify_code,
     "POST /api/v1/requests/{reference}/resend": _resend,
-    "POST /api/v1/requests/on-behalf": _file_on_behalf,
+    "POST /api/v1/staff/requests": _file_on_behalf,
     "POST /api/v1/requests/{ref}/verify-identity": _staff_action(
         "verify-identity", {"reason": "Passport seen at the front desk"}, verified=False
     ),
