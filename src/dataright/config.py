@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -30,6 +30,7 @@ from dataright.errors import ConfigurationError
 
 CONFIG_ENV = "DATARIGHT_CONFIG"
 DEFAULT_CONFIG_FILE = Path("dataright.toml")
+DEFAULT_DEMO_MAIL_DIR = Path("dataright-mail")
 MIN_SECRET_LENGTH = 32
 SECRET_HINT = (
     "set DATARIGHT_SECRET_KEY to a random value of at least 32 characters, e.g. the output of "
@@ -65,6 +66,47 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    """Connections the server keeps open to a PostgreSQL database for its sessions (SQLAlchemy's ``pool_size``)."""
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    """Connections opened beyond ``db_pool_size`` under load and closed when given back."""
+    check_pool_size: int = Field(default=8, ge=1, le=1000)
+    """On PostgreSQL, the consent check's own connections (an asyncio pool beside the sessions' pool)."""
+    worker_threads: int = Field(default=40, ge=1, le=1000)
+    """Worker threads the server runs blocking work in (AnyIO's default thread limit)."""
+    db_pool_timeout: float = Field(5.0, gt=0)
+    """Seconds a request waits for a free database connection before it is answered 503 with Retry-After."""
+    db_write_timeout: float = Field(5.0, gt=0)
+    """Seconds a write waits for its turn (a write slot; on SQLite the database's write lock) before it is
+    answered 503 with Retry-After instead of queueing."""
+    audit_seal_interval: float = Field(1.0, gt=0)
+    """Seconds between the server's runs of the audit sealer (which chains newly appended entries)."""
+    audit_head_file: Path | None = None
+    """Where the server writes the audit chain's signed head (JSON), for ``audit verify --expect-head``."""
+    audit_head_url: str | None = None
+    """A URL the server POSTs the signed head to (JSON), e.g. a log collector on another machine."""
+    audit_head_interval: float = Field(60.0, gt=0)
+    """Seconds between signed heads written to ``audit_head_file`` / posted to ``audit_head_url``."""
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS (port 587)."""
+    smtp_ssl: bool = False
+    """Speak TLS from the first byte (port 465)."""
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "dataright@localhost"
+    """The envelope sender and ``From`` address of every e-mail; the controller's name is its display name."""
+    mail_dir: Path | None = None
+    """Write each e-mail as an ``.eml`` file into this folder instead of sending it (default in demo mode:
+    ``./dataright-mail``)."""
+    mail_max_attempts: int = Field(default=8, ge=1)
+    mail_backoff_seconds: float = Field(default=60.0, ge=0)
+    """The wait after the first failed attempt; doubled after each further one, up to ``mail_backoff_max_seconds``."""
+    mail_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    mail_lease_seconds: float = Field(default=300.0, gt=0)
+    """How long a sender holds the rows it claimed before another sender may take them over."""
 
     @classmethod
     def settings_customise_sources(
@@ -104,6 +146,19 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Settings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("smtp_ssl and smtp_starttls exclude each other: choose TLS from the start or STARTTLS")
+        return self
+
+    @property
+    def mail_folder(self) -> Path | None:
+        """Where e-mails are written as files instead of sent, or None when they go to the SMTP server."""
+        if self.mail_dir is not None:
+            return self.mail_dir
+        return DEFAULT_DEMO_MAIL_DIR if self.demo else None
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -119,6 +174,8 @@ class Settings(BaseSettings):
         values = self.model_dump(mode="json")
         if self.secret_key is not None:
             values["secret_key"] = self.secret_key.get_secret_value()
+        if self.smtp_password is not None:
+            values["smtp_password"] = self.smtp_password.get_secret_value()
         return {
             f"DATARIGHT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
             for name, value in values.items()
@@ -139,6 +196,8 @@ class Keys:
     identity_hash: bytes  # HMAC-SHA256 over normalised identifiers, for lookup
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
+    audit_head: bytes  # HMAC over the audit chain's signed heads
+    pseudonym: bytes = b""  # HMAC behind erasure's stable pseudonyms in the organisation's datastores
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -155,6 +214,8 @@ def derive_keys(secret: str) -> Keys:
         identity_hash=_hkdf(raw, "dataright/identity-hash/v1"),
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
+        audit_head=_hkdf(raw, "dataright/audit-head/v1"),
+        pseudonym=_hkdf(raw, "dataright/dataset-pseudonym/v1"),
     )
 
 
@@ -176,3 +237,8 @@ def use_settings(settings: Settings | None) -> None:
     global _active
     _active = settings
     _from_environment.cache_clear()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for datasets whose URLs and API keys name ``${VAR}`` secrets."""
+    return dict(os.environ)

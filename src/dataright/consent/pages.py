@@ -8,18 +8,25 @@ Both are public: the signed token is the credential. The page speaks the control
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
 
 from dataright.consent import service
 from dataright.consent.api import proof_of
+from dataright.consent.models import ConsentEvent
 from dataright.consent.unsubscribe import Unsubscribe
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import NotFound
-from dataright.web.dependencies import DbSession, Registry
+from dataright.web.dependencies import Registry, Writer
 
 router = APIRouter(tags=["unsubscribe"])
+INVALID_LINK: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The link is not valid (or no longer).", "content": {"text/html": {}}}
+}
 
 _templates = Environment(loader=PackageLoader("dataright.web", "templates"), autoescape=select_autoescape(default=True))
 
@@ -71,7 +78,7 @@ def _resolve(token: str, registry: DeclarationRegistry) -> tuple[Unsubscribe, di
     return request, {"lang": lang, "controller": entry.controller.name, "topic": name, "channel": request.channel.value}
 
 
-@router.get("/u/{token}", response_class=HTMLResponse)
+@router.get("/u/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
 def confirm_page(token: str, registry: Registry) -> HTMLResponse:
     """A confirmation page with an unsubscribe button; nothing is recorded."""
     try:
@@ -81,17 +88,18 @@ def confirm_page(token: str, registry: Registry) -> HTMLResponse:
     return _page("confirm", shown, action=f"/u/{token}")
 
 
-@router.post("/u/{token}", response_class=HTMLResponse)
-def one_click(token: str, request: Request, session: DbSession, registry: Registry) -> HTMLResponse:
+@router.post("/u/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
+async def one_click(token: str, request: Request, writer: Writer, registry: Registry) -> HTMLResponse:
     """Record the unsubscribe (RFC 8058 one-click); repeating it records nothing more."""
     try:
         unsubscribe, shown = _resolve(token, registry)
     except NotFound:
         return _page("invalid", status=404)
-    event = service.unsubscribe(
-        session,
-        declaration=registry.controller(unsubscribe.controller_id).declaration,
-        request=unsubscribe,
-        proof=proof_of(request, None),
-    )
+    declaration = registry.controller(unsubscribe.controller_id).declaration
+    proof = proof_of(request, None)
+
+    def work(session: Session) -> ConsentEvent | None:
+        return service.unsubscribe(session, declaration=declaration, request=unsubscribe, proof=proof)
+
+    event = await writer(work)
     return _page("done" if event is not None else "already", shown)
