@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, consent, database, declarations, documents, keys, lint, serve
+from dataright.cli import (
+    audit,
+    breach,
+    consent,
+    database,
+    datasets,
+    declarations,
+    documents,
+    dsr,
+    keys,
+    lint,
+    mail,
+    serve,
+)
 
 app = typer.Typer(
     name="dataright",
@@ -21,4 +34,12 @@ audit.register(app)
 keys.register(app)
 documents.register(app)
 consent.register(app)
+mail.register(app)
+breach.register(app)
+dsr.register(app)
+datasets.register(app)
 serve.register(app)
+
+
+if __name__ == "__main__":
+    app()

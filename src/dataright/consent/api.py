@@ -4,7 +4,8 @@ Every route but the cookie banner's acts for the controller named in the ``contr
 (``web.dependencies``) with a ``consent:read`` or ``consent:write`` key. ``POST /api/v1/cookie-consent``
 is public: a banner runs in a visitor's browser, where no secret can be kept; it records choices of an
 anonymous device only (never of a subject), and each client address may call it a limited number of times
-a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is honoured.
+a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is honoured; only a request that
+records (the banner's, or one with a ``consent:write`` key) records it as an opt-out: a check never writes.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from dataright.access.keycache import VerifiedKey
 from dataright.bounds import MAX_ID
 from dataright.consent import service
-from dataright.consent.check import ConsentChecker, decided_by_state_alone
+from dataright.consent.check import AsyncConsentChecker, ConsentChecker, decided_by_state_alone
 from dataright.consent.dnc import DncRegistry
 from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
@@ -49,7 +50,7 @@ from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
 from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
 from dataright.identity import service as identity
-from dataright.storage.engine import session_scope
+from dataright.storage.engine import run_in_transaction
 from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, problems
 from dataright.web.idempotency import IdempotentWrite
 
@@ -151,17 +152,15 @@ def _decide(
     subject_id: uuid.UUID | None,
     device: str | None,
     identifier: tuple[str, str] | None,
-    actor: str,
 ) -> Decision:
-    """One check; a subject or device the ledger has never seen gets what the legal basis alone says."""
+    """One check, reading only; a subject or device the ledger has never seen gets what the legal basis alone
+    says. A GPC signal is honoured in the answer and not recorded."""
     if sum(x is not None for x in (subject_id, device, identifier)) != 1:
         raise ValidationFailed("give exactly one of subject_id, device_id or an identifier (email, phone, customer_id)")
     signal = gpc(request)
     device_id: uuid.UUID | None = None
     if device is not None:
         found = identity.find_device(session, controller, device)
-        if found is None and signal:
-            found = identity.get_or_create_device(session, controller, device, actor=actor)
         device_id = found.id if found is not None else None
     elif identifier is not None:
         region = declaration.controller_by_id[controller].country
@@ -179,7 +178,6 @@ def _decide(
         subject_id=subject_id,
         device_id=device_id,
         gpc=signal,
-        actor=actor,
         dnc=dnc_registry(request),
     )
 
@@ -197,23 +195,33 @@ async def check(
     ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
     it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
     phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
+
+    A ``Sec-GPC: 1`` header is honoured in the answer (no sale, sharing or targeted advertising) but not
+    recorded: a check never changes anything. Record the opt-out through the cookie banner's route or with a
+    ``consent:write`` key.
     """
+    # ``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is one
+    # prepared primary-key lookup and opens no session: on SQLite by the app's ``ConsentChecker``, inline (far
+    # cheaper than the hop to a worker thread a plain route costs); on PostgreSQL by its ``AsyncConsentChecker``,
+    # awaited on the event loop with a connection of its own pool, borrowed for the lookup alone. A device,
+    # which must be looked up, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker
+    # thread and a read-only session (so does PostgreSQL when the app was not started: no lifespan, no pool).
     declaration = declaration_of(request.app.state.registry, controller)
     target = query.target()
     signal = gpc(request)
     subject_id, device_id = query.subject_id, query.device_id
     if subject_id is not None and device_id is None:
         rules = rules_for(declaration, controller)
-        if decided_by_state_alone(rules.rule(target), gpc=signal):
-            checker: ConsentChecker = request.app.state.consent_checker
+        if decided_by_state_alone(rules.rule(target)):
             holder = Holder.subject(subject_id)
+            fast: AsyncConsentChecker | None = request.app.state.async_checker
+            if fast is not None:
+                return DecisionOut.of(target, await fast.check(rules, holder, target, gpc=signal))
             if request.app.state.settings.is_sqlite:
+                checker: ConsentChecker = request.app.state.consent_checker
                 return DecisionOut.of(target, checker.check(rules, holder, target, gpc=signal))
-            # on a server database the lookup is a network round trip: it must not block the event loop
-            answer = await run_in_threadpool(checker.check, rules, holder, target, gpc=signal)
-            return DecisionOut.of(target, answer)
     decision = await run_in_threadpool(
-        _decide_in_own_session, request, declaration, controller, target, subject_id, device_id, actor_of(key)
+        _decide_in_own_session, request, declaration, controller, target, subject_id, device_id
     )
     return DecisionOut.of(target, decision)
 
@@ -225,21 +233,15 @@ def _decide_in_own_session(
     target: Target,
     subject_id: uuid.UUID | None,
     device_id: str | None,
-    actor: str,
 ) -> Decision:
-    """``_decide`` in a transaction of its own, begun as a writer when a GPC signal may be recorded."""
-    with session_scope(request.app.state.session_factory, write=gpc(request)) as session:
+    """``_decide`` in a read-only transaction of its own."""
+
+    def work(session: Session) -> Decision:
         return _decide(
-            request,
-            session,
-            declaration,
-            controller,
-            target,
-            subject_id=subject_id,
-            device=device_id,
-            identifier=None,
-            actor=actor,
+            request, session, declaration, controller, target, subject_id=subject_id, device=device_id, identifier=None
         )
+
+    return run_in_transaction(request.app.state.session_factory, work, write=False)
 
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
@@ -254,7 +256,8 @@ async def check_batch(
     """Many checks in one call, answered in order; items may name the subject by e-mail, phone or customer id.
 
     An item that cannot be answered (a purpose not declared, an address that is not one) gets its own
-    ``problem`` in its place; the other items are answered.
+    ``problem`` in its place; the other items are answered. Like the single check, it honours a
+    ``Sec-GPC: 1`` header in its answers and records nothing.
     """
     declaration = declaration_of(registry, controller)
 
@@ -273,7 +276,6 @@ async def check_batch(
                         subject_id=item.subject_id,
                         device=item.device_id,
                         identifier=item.identifier(),
-                        actor=actor_of(key),
                     )
             except DataRightError as error:
                 if error.status >= 500:

@@ -4,7 +4,10 @@ Built eagerly: the settings (installed for the process, so identity hashing uses
 by controller id, the engine and session factory, the API key verifier (with its short-lived cache) and the
 in-process consent checker (the check route's fast path). At start-up (lifespan) the embedded SQLite database is
 migrated to head; a PostgreSQL database must already be there (``dataright db upgrade``), or the server
-refuses to start. Domains add their routers in ``_include_routers``.
+refuses to start. Start-up also sets the worker threads (``worker_threads``: AnyIO's thread limit, shared by
+every plain ``def`` route and dependency) and, on PostgreSQL, opens the consent check's own asyncio pool
+(``check_pool_size`` connections; ``app.state.async_checker``, ``None`` until then and on SQLite). Domains add
+their routers in ``_include_routers``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
@@ -30,15 +34,16 @@ from dataright import __version__
 from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
 from dataright.audit.sealer import AuditSealer
+from dataright.breach.api import router as breach_router
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
-from dataright.consent.check import ConsentChecker
+from dataright.consent.check import AsyncConsentChecker, ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
-from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.engine import make_engine, make_session_factory, pool_options, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK, WriteGate
 from dataright.web.docs import install_docs
@@ -69,6 +74,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 
 def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router)
+    app.include_router(breach_router)
     app.include_router(consent_router)
     app.include_router(consent_pages)
 
@@ -175,9 +181,7 @@ def create_app(
         registry = declarations
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
-    engine = make_engine(
-        settings.database_url, pool_timeout=settings.db_pool_timeout, busy_timeout=settings.db_write_timeout
-    )
+    engine = make_engine(settings.database_url, busy_timeout=settings.db_write_timeout, **pool_options(settings))
     checker = ConsentChecker(engine)
     sealer = AuditSealer(
         engine,
@@ -197,6 +201,12 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        async_checker: AsyncConsentChecker | None = None
+        if engine.dialect.name == "postgresql":
+            async_checker = AsyncConsentChecker(engine, size=settings.check_pool_size, timeout=settings.db_pool_timeout)
+            await async_checker.open()
+        app.state.async_checker = async_checker
         sealer.start()
         sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
         try:
@@ -204,6 +214,9 @@ def create_app(
         finally:
             sweeper.cancel()
             sealer.stop()
+            app.state.async_checker = None
+            if async_checker is not None:
+                await async_checker.close()
             checker.close()
             engine.dispose()
 
@@ -225,6 +238,7 @@ def create_app(
     app.state.audit_sealer = sealer
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
+    app.state.async_checker = None
     app.state.dnc_registry = load_dnc_registry(settings)
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
