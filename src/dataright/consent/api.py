@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
+from dataright.bounds import MAX_ID
 from dataright.consent import service
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker, decided_by_state_alone
 from dataright.consent.dnc import DncRegistry
 from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
+    KEY_PATTERN,
     BatchIn,
     BatchOut,
     CheckQuery,
@@ -55,7 +57,6 @@ from dataright.web.idempotency import IdempotentWrite
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
-MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in the database
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
 
 
@@ -124,7 +125,7 @@ def _subject_id(
     session: Session, controller: str, declaration: Declaration, ref: SubjectRef, *, create: bool
 ) -> uuid.UUID:
     if ref.subject_id is not None:
-        return ref.subject_id
+        return identity.subject_of(session, controller, ref.subject_id).id
     identifiers = ref.identifiers()
     if not identifiers:
         raise ValidationFailed("subject: give subject_id or at least one of email, phone, customer_id")
@@ -456,14 +457,14 @@ async def put_preferences(
 def unsubscribe_link(
     subject_id: uuid.UUID,
     controller: str,
-    topic: str,
+    topic: Annotated[str, Query(pattern=KEY_PATTERN, max_length=80, description="The topic the message is about.")],
     channel: Channel,
     key: ConsentQueryReader,
     session: ReadSession,
     registry: Registry,
 ) -> UnsubscribeLinkOut:
     """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""
-    identity.get_subject(session, subject_id)
+    identity.subject_of(session, controller, subject_id)
     headers = service.unsubscribe_link_headers(
         declaration=declaration_of(registry, controller),
         controller_id=controller,
