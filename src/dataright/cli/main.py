@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, consent, database, declarations, documents, keys, lint, serve
+from dataright.cli import audit, consent, database, declarations, documents, keys, lint, requests, serve
 
 app = typer.Typer(
     name="dataright",
@@ -21,4 +21,5 @@ audit.register(app)
 keys.register(app)
 documents.register(app)
 consent.register(app)
+requests.register(app)
 serve.register(app)
