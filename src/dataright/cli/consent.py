@@ -13,7 +13,7 @@ from dataright.cli.common import console, err_console, fail
 from dataright.cli.database import cli_session
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
 from dataright.consent import service
-from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows
+from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
 from dataright.errors import DataRightError
 
 consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
@@ -48,6 +48,12 @@ def import_command(
         for problem in problems:
             err_console.print(str(problem), markup=False)
         fail(f"{len(problems)} problem(s) in {file}; nothing was imported")
+    with cli_session(write=False) as session:
+        problems = reused_keys(session, declaration=declaration, controller_id=controller, rows=rows)
+    if problems:
+        for problem in problems:
+            err_console.print(str(problem), markup=False)
+        fail(f"{len(problems)} row(s) of {file} reuse an import key; nothing was imported")
     if validate_only:
         console.print(f"{file}: {len(rows)} row(s), no problems", markup=False)
         return
@@ -71,8 +77,9 @@ def import_command(
                 progress.stop()
                 fail(f"error: {exc}\n{start} row(s) before this batch are recorded; fix the row and run again")
             progress.advance(task, len(batch))
-    with cli_session() as session:
-        audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
+    if result.recorded:  # a re-run that adds nothing writes nothing, not even its audit entry
+        with cli_session() as session:
+            audit_import(session, controller_id=controller, name=file.name, rows=len(rows), result=result, actor=ACTOR)
     console.print(
         f"{len(rows)} row(s): {result.recorded} recorded ({result.refused} refused by the age rule), "
         f"{result.already_imported} already imported",

@@ -48,8 +48,9 @@ from dataright.errors import DataRightError, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
 from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, ReadSession, Registry
+from dataright.web.idempotency import IdempotentRoute, IdempotentWrite
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(tags=["consent"], route_class=IdempotentRoute)
 
 COOKIE_CONSENT_PER_MINUTE = 120
 
@@ -244,7 +245,13 @@ def _decide_in_own_session(
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
 def check_batch(
-    request: Request, controller: str, body: BatchIn, key: ConsentQueryReader, session: DbSession, registry: Registry
+    request: Request,
+    controller: str,
+    body: BatchIn,
+    key: ConsentQueryReader,
+    retry: IdempotentWrite,
+    session: DbSession,
+    registry: Registry,
 ) -> BatchOut:
     """Many checks in one call, answered in order; items may name the subject by an identifier."""
     declaration = declaration_of(registry, controller)
@@ -271,7 +278,13 @@ def check_batch(
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
 def record_event(
-    request: Request, controller: str, body: EventIn, key: ConsentQueryWriter, session: DbSession, registry: Registry
+    request: Request,
+    controller: str,
+    body: EventIn,
+    key: ConsentQueryWriter,
+    retry: IdempotentWrite,
+    session: DbSession,
+    registry: Registry,
 ) -> EventOut:
     """Record a consent event (given, withdrawn, refused, objected ...) and return it with its receipt.
 
@@ -360,6 +373,7 @@ def put_preferences(
     controller: str,
     body: PreferencesIn,
     key: ConsentQueryWriter,
+    retry: IdempotentWrite,
     session: DbSession,
     registry: Registry,
 ) -> PreferencesOut:
@@ -406,7 +420,9 @@ def unsubscribe_link(
 # cookie banners and devices
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
-def cookie_consent(request: Request, body: CookieConsentIn, session: DbSession, registry: Registry) -> CookieConsentOut:
+def cookie_consent(
+    request: Request, body: CookieConsentIn, retry: IdempotentWrite, session: DbSession, registry: Registry
+) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
     Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` opts the
@@ -432,7 +448,12 @@ def cookie_consent(request: Request, body: CookieConsentIn, session: DbSession, 
 
 @router.post("/api/v1/consent/devices/link", response_model=list[EventOut])
 def link_device(
-    controller: str, body: LinkDeviceIn, key: ConsentQueryWriter, session: DbSession, registry: Registry
+    controller: str,
+    body: LinkDeviceIn,
+    key: ConsentQueryWriter,
+    retry: IdempotentWrite,
+    session: DbSession,
+    registry: Registry,
 ) -> list[EventOut]:
     """On login: tie the banner's device to the subject; its choices are recorded as the subject's own."""
     events = service.link_device_to_subject(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -29,8 +30,8 @@ from sqlalchemy.orm import Session
 from dataright.audit.service import append as audit
 from dataright.consent.models import ConsentEvent
 from dataright.consent.rules import EventKind, Method, rules_for, validate_event
-from dataright.consent.service import CLOCK_SKEW, Proof, record
-from dataright.consent.targets import Target
+from dataright.consent.service import CLOCK_SKEW, Proof, import_key_difference, record
+from dataright.consent.targets import Holder, Target
 from dataright.declarations.schema import Declaration
 from dataright.errors import DataRightError, Located
 from dataright.identity import service as identity
@@ -256,13 +257,55 @@ def read_rows(path: Path, declaration: Declaration, controller_id: str) -> tuple
     return rows, problems
 
 
-def already_imported(session: Session, controller_id: str, rows: Sequence[ImportRow]) -> set[str]:
+def _earlier_events(session: Session, controller_id: str, rows: Sequence[ImportRow]) -> dict[str, ConsentEvent]:
+    """The events already recorded under the rows' import keys, by key."""
     found = session.execute(
-        select(ConsentEvent.import_key).where(
+        select(ConsentEvent).where(
             ConsentEvent.controller_id == controller_id, ConsentEvent.import_key.in_([r.import_key for r in rows])
         )
     )
-    return {key for key in found.scalars() if key is not None}
+    return {event.import_key: event for event in found.scalars() if event.import_key is not None}
+
+
+def already_imported(session: Session, controller_id: str, rows: Sequence[ImportRow]) -> set[str]:
+    return set(_earlier_events(session, controller_id, rows))
+
+
+def _difference(
+    session: Session, declaration: Declaration, controller_id: str, row: ImportRow, earlier: ConsentEvent
+) -> str | None:
+    region = declaration.controller_by_id[controller_id].country
+    owners = {
+        found.id
+        for kind, value in row.identifiers.items()
+        if (found := identity.find_subject(session, controller_id=controller_id, kind=kind, value=value, region=region))
+    }
+    holder = Holder.subject(earlier.subject_id) if earlier.subject_id in owners else Holder.subject(uuid.uuid4())
+    return import_key_difference(earlier, target=row.target, kind=row.kind, holder=holder, occurred_at=row.occurred_at)
+
+
+def reused_keys(
+    session: Session, *, declaration: Declaration, controller_id: str, rows: Sequence[ImportRow]
+) -> list[Located]:
+    """Rows whose import key is in the ledger already for a different event: each at its file:line, so the
+    file can be fixed before anything is written (the same key with the same row is simply skipped)."""
+    problems: list[Located] = []
+    for start in range(0, len(rows), 1000):
+        batch = rows[start : start + 1000]
+        earlier = _earlier_events(session, controller_id, batch)
+        for row in batch:
+            event = earlier.get(row.import_key)
+            difference = _difference(session, declaration, controller_id, row, event) if event else None
+            if difference is not None:
+                problems.append(Located(row.file, row.line, "import_key", _reused(row.import_key, difference)))
+    return problems
+
+
+def _reused(key: str, difference: str) -> str:
+    return (
+        f"{key!r} was imported before for a different event ({difference}); "
+        "a new row needs a new import_key (or leave the column empty: the row's content is its key)"
+    )
 
 
 def import_rows(
@@ -274,10 +317,15 @@ def import_rows(
     actor: str,
     result: ImportResult,
 ) -> None:
-    """Record one batch of validated rows in the caller's transaction; ``ImportRowFailed`` names a bad row."""
-    done = already_imported(session, controller_id, rows)
+    """Record one batch of validated rows in the caller's transaction; ``ImportRowFailed`` names a bad row
+    (one that contradicts the database, or whose import key was used for a different event)."""
+    earlier = _earlier_events(session, controller_id, rows)
     for row in rows:
-        if row.import_key in done:
+        event = earlier.get(row.import_key)
+        if event is not None:
+            difference = _difference(session, declaration, controller_id, row, event)
+            if difference is not None:
+                raise ImportRowFailed(Located(row.file, row.line, "import_key", _reused(row.import_key, difference)))
             result.already_imported += 1
             continue
         try:

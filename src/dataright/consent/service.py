@@ -231,6 +231,28 @@ def _derive_state(
     session.flush()
 
 
+class ImportKeyReused(ValidationFailed):
+    title = "Import key reused"
+
+
+def import_key_difference(
+    earlier: ConsentEvent, *, target: Target, kind: EventKind, holder: Holder, occurred_at: datetime | None
+) -> str | None:
+    """How an event recorded under an import key differs from a new one offered under the same key, or
+    ``None`` when it is the same event again. A ``given`` may have been recorded as ``refused`` (age rule)
+    or ``gpc_opt_out``; an event offered without a time matches any."""
+    if earlier.target != target.code:
+        return f"target {earlier.target}, not {target.code}"
+    recorded_as = {EventKind.given: {"given", "refused", "gpc_opt_out"}}.get(kind, {kind.value})
+    if earlier.kind not in recorded_as:
+        return f"kind {earlier.kind}, not {kind.value}"
+    if _holder_code(earlier.subject_id, earlier.device_id).code != holder.code:
+        return "another subject or device"
+    if occurred_at is not None and earlier.occurred_at != occurred_at:
+        return f"occurred_at {earlier.occurred_at.isoformat()}, not {occurred_at.isoformat()}"
+    return None
+
+
 def record(
     session: Session,
     *,
@@ -268,6 +290,7 @@ def record(
     when = occurred_at or now
     if when > now + CLOCK_SKEW:
         raise ValidationFailed("occurred_at: lies in the future")
+    holder = _holder(session, controller_id, subject_id, device_id)
     if import_key is not None:
         earlier = session.execute(
             select(ConsentEvent).where(
@@ -275,8 +298,16 @@ def record(
             )
         ).scalar_one_or_none()
         if earlier is not None:
+            difference = import_key_difference(
+                earlier, target=target, kind=kind, holder=holder, occurred_at=occurred_at
+            )
+            if difference is not None:
+                raise ImportKeyReused(
+                    f"import_key: {import_key!r} was recorded before for a different event ({difference}); "
+                    "give a new event a new import_key"
+                )
             return earlier
-    holder = _holder(session, controller_id, subject_id, device_id)
+
     if method is Method.guardian and guardian_id is None:
         raise ValidationFailed("guardian_id: required when the method is 'guardian'")
     if guardian_id is not None and method is not Method.guardian:

@@ -9,6 +9,7 @@ refuses to start. Domains add their routers in ``_include_routers``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterable
@@ -22,6 +23,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from dataright import __version__
 from dataright.access.service import KeyVerifier
@@ -33,9 +36,12 @@ from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
-from dataright.storage.engine import make_engine, make_session_factory
+from dataright.idempotency import service as idempotency
+from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK
+from dataright.web.idempotency import GUARD_MARK, needs_idempotency
+from dataright.web.idempotency import install as install_idempotency
 from dataright.web.problems import install_problem_handlers
 from dataright.web.routes import iter_routes
 
@@ -64,6 +70,23 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(consent_pages)
 
 
+def _has_mark(dependant: Dependant, mark: str) -> bool:
+    call = dependant.call
+    if call is not None and hasattr(call, mark):
+        return True
+    return any(_has_mark(sub, mark) for sub in dependant.dependencies)
+
+
+def routes_without_idempotency(app: FastAPI) -> list[tuple[str, str]]:
+    """Write routes under ``/api/v1`` that do not take an ``Idempotency-Key`` (``web.idempotency``)."""
+    return [
+        (route.method, route.path)
+        for route in iter_routes(app)
+        if needs_idempotency(route.method, route.path)
+        and (route.dependant is None or not _has_mark(route.dependant, GUARD_MARK))
+    ]
+
+
 def _scopes_required(dependant: Dependant) -> set[str]:
     found: set[str] = set()
     call = dependant.call
@@ -82,6 +105,26 @@ def unguarded_routes(app: FastAPI) -> list[tuple[str, str]]:
         if (route.method, route.path) not in PUBLIC_ROUTES
         and (route.dependant is None or not _scopes_required(route.dependant))
     ]
+
+
+IDEMPOTENCY_PURGE_SECONDS = 3600.0
+
+
+async def _purge_idempotency_keys(factory: sessionmaker[Session]) -> None:
+    """At start and then hourly: delete idempotency keys past their lifetime (one indexed DELETE)."""
+
+    def purge() -> int:
+        with session_scope(factory) as session:
+            return idempotency.purge_expired(session)
+
+    while True:
+        try:
+            removed = await run_in_threadpool(purge)
+            if removed:
+                logger.info("removed %d expired idempotency key(s)", removed)
+        except Exception:
+            logger.exception("purging expired idempotency keys failed; trying again later")
+        await asyncio.sleep(IDEMPOTENCY_PURGE_SECONDS)
 
 
 def _resolve_settings(settings: Settings | None) -> Settings:
@@ -131,9 +174,11 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
         try:
             yield
         finally:
+            sweeper.cancel()
             checker.close()
             engine.dispose()
 
@@ -157,10 +202,11 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["POST"],
-            allow_headers=["Content-Type", "Sec-GPC"],
+            allow_headers=["Content-Type", "Sec-GPC", "Idempotency-Key"],
             allow_credentials=False,
         )
     install_problem_handlers(app)
+    install_idempotency(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request) -> JSONResponse:
@@ -179,4 +225,8 @@ def create_app(
     if missing:
         listed = ", ".join(f"{m} {p}" for m, p in missing)
         raise RuntimeError(f"routes without require_scope that are not in PUBLIC_ROUTES: {listed}")
+    retried = routes_without_idempotency(app)
+    if retried:
+        listed = ", ".join(f"{m} {p}" for m, p in retried)
+        raise RuntimeError(f"write routes without an Idempotency-Key guard (web.idempotency): {listed}")
     return app

@@ -123,18 +123,18 @@ def test_sms_marketing_to_a_registered_singapore_number_is_refused_over_http(
     assert (answer["allowed"], answer["reason"]) == (False, "dnc_registered")
 
 
-# A fixed id: parameters are collected once per xdist worker and must be the same in each.
-NOBODY = uuid.UUID("00000000-0000-4000-8000-000000000001")
+SOMEONE = "5f0c4b8e-2d1a-4c3b-9e7f-0a1b2c3d4e5f"  # nobody's id; constant, so test ids are the same in every worker
 
 
 @pytest.mark.parametrize(
     ("query", "parameter"),
     [
-        (f"subject_id={NOBODY}&purpose={'x' * 81}", "purpose"),
+        (f"subject_id={SOMEONE}&purpose={'x' * 81}", "purpose"),
         ("subject_id=not-a-uuid&purpose=analytics", "subject_id"),
         (f"device_id={'d' * 129}&purpose=analytics", "device_id"),
-        (f"subject_id={NOBODY}&cookie=no-such-category", "cookie"),
+        (f"subject_id={SOMEONE}&cookie=no-such-category", "cookie"),
     ],
+    ids=["long-purpose", "bad-subject-id", "long-device-id", "unknown-cookie"],  # fixed ids: pytest -n needs them
 )
 def test_a_bad_query_is_a_422_problem_naming_the_parameter(
     client: TestClient, writer: dict[str, str], query: str, parameter: str

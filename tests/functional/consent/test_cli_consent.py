@@ -99,10 +99,36 @@ def test_a_good_file_is_imported_once_however_often_it_is_run(database: Engine, 
         kinds = session.execute(select(ConsentEvent.kind).order_by(ConsentEvent.id)).scalars().all()
         imports = session.execute(select(AuditEntry).where(AuditEntry.action == "consent.imported")).scalars().all()
     assert kinds == ["given", "withdrawn", "refused", "objected"]
-    assert [e.details for e in imports] == [
-        {"rows": 4, "recorded": 4, "already_imported": 0},
-        {"rows": 4, "recorded": 0, "already_imported": 4},
-    ]
+    # the re-run wrote nothing, not even an audit entry
+    assert [e.details for e in imports] == [{"rows": 4, "recorded": 4, "already_imported": 0}]
+
+
+def test_an_import_key_reused_for_another_row_is_named_and_nothing_is_written(database: Engine, tmp_path: Path) -> None:
+    header = "email,purpose,status,occurred_at,import_key\n"
+    first = tmp_path / "first.csv"
+    first.write_text(header + f"kari@example.org,analytics,given,{_recent()},crm-1\n")
+    assert runner.invoke(app, ["consent", "import", str(first), "-c", NEXALEARN]).exit_code == 0
+    again = runner.invoke(app, ["consent", "import", str(first), "-c", NEXALEARN])
+    assert "1 row(s): 0 recorded (0 refused by the age rule), 1 already imported" in again.output
+    changed = tmp_path / "changed.csv"
+    changed.write_text(
+        header
+        + f"ola@example.org,analytics,given,{_recent(3)},crm-2\n"
+        + f"kari@example.org,analytics,withdrawn,{_recent()},crm-1\n"
+    )
+    result = runner.invoke(app, ["consent", "import", str(changed), "-c", NEXALEARN])
+    assert result.exit_code == 1
+    assert f"{changed}:3 import_key: 'crm-1' was imported before for a different event (kind given, not withdrawn)" in (
+        result.output
+    )
+    assert "1 row(s) of" in result.output and "reuse an import key; nothing was imported" in result.output
+    assert _count(database, NEXALEARN) == 1
+    other_person = tmp_path / "other.csv"
+    other_person.write_text(header + f"per@example.org,analytics,given,{_recent()},crm-1\n")
+    result = runner.invoke(app, ["consent", "import", str(other_person), "-c", NEXALEARN, "--validate-only"])
+    assert result.exit_code == 1
+    assert "(another subject or device)" in result.output
+    assert _count(database, NEXALEARN) == 1
 
 
 def test_validate_only_writes_nothing(database: Engine, tmp_path: Path) -> None:

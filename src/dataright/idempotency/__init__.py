@@ -1,0 +1,1 @@
+"""Safe retries: ``Idempotency-Key`` records, each written in the transaction of the write it answers."""

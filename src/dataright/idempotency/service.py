@@ -1,0 +1,131 @@
+"""Claim an idempotency key inside a write's transaction, store the answer, replay it, purge old keys.
+
+The rule (as in Stripe's API): the first request with a key runs and its answer is kept with the key; a
+retry with the same key and the same request gets that answer again and writes nothing; the same key with
+a different request is refused (``IdempotencyKeyReused``, 422); a retry while the first request has not
+finished is refused (``IdempotencyKeyInFlight``, 409) and may be sent again. Keys are kept for
+``KEY_LIFETIME``; after that the key is free again and ``purge_expired`` removes the row.
+
+The key's row is added in the caller's transaction before the write and completed with the answer before
+the commit, so the write and its key commit together or not at all: a failed request leaves no key, and
+its retry runs afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dataright.errors import Conflict, ValidationFailed
+from dataright.idempotency.models import IdempotencyKey
+from dataright.storage.types import utcnow
+
+KEY_LIFETIME = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+class InvalidIdempotencyKey(ValidationFailed):
+    title = "Invalid idempotency key"
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    title = "Idempotency key reused"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    title = "Request with this idempotency key in progress"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The first answer to a request, kept to be replayed."""
+
+    status: int
+    media_type: str | None
+    body: bytes
+
+
+def check_key(key: str) -> str:
+    """The key if it is 1 to 255 visible ASCII characters; ``InvalidIdempotencyKey`` otherwise."""
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not all("!" <= c <= "~" for c in key):
+        raise InvalidIdempotencyKey(
+            f"header Idempotency-Key: expected 1 to {MAX_KEY_LENGTH} visible ASCII characters (a UUID, say)"
+        )
+    return key
+
+
+def fingerprint(*parts: bytes | str) -> str:
+    """A SHA-256 over the parts of a request (method, path, query, body), each length-prefixed."""
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _row(session: Session, scope: str, key: str) -> IdempotencyKey | None:
+    statement = select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    return session.execute(statement.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def _answer_of(row: IdempotencyKey, fingerprint_: str) -> Answer:
+    if row.fingerprint != fingerprint_:
+        raise IdempotencyKeyReused(
+            "header Idempotency-Key: this key was used for a different request; use a new key for a new request"
+        )
+    if row.status is None or row.body is None:
+        raise IdempotencyKeyInFlight(
+            "header Idempotency-Key: the first request with this key has not finished; retry in a moment"
+        )
+    return Answer(row.status, row.media_type, row.body)
+
+
+def claim(session: Session, *, scope: str, key: str, fingerprint: str, now: datetime | None = None) -> Answer | None:
+    """``None`` when this is the first request with the key (its row is now part of the caller's transaction);
+    the first answer when it is a retry of the same request. Raises ``IdempotencyKeyReused`` for another
+    request under the same key and ``IdempotencyKeyInFlight`` while the first has not committed."""
+    now = now or utcnow()
+    row = _row(session, scope, key)
+    if row is not None and row.expires_at <= now:
+        session.delete(row)
+        session.flush()
+        row = None
+    if row is not None:
+        return _answer_of(row, fingerprint)
+    try:
+        with session.begin_nested():
+            session.add(
+                IdempotencyKey(
+                    scope=scope, key=key, fingerprint=fingerprint, created_at=now, expires_at=now + KEY_LIFETIME
+                )
+            )
+    except IntegrityError:
+        # another transaction holds the key (PostgreSQL waits for it to end first): answer as it did, if it did
+        row = _row(session, scope, key)
+        if row is None:
+            raise IdempotencyKeyInFlight(
+                "header Idempotency-Key: the first request with this key has not finished; retry in a moment"
+            ) from None
+        return _answer_of(row, fingerprint)
+    return None
+
+
+def complete(session: Session, *, scope: str, key: str, answer: Answer) -> None:
+    """Keep the answer with the key claimed in this transaction (before it commits)."""
+    row = _row(session, scope, key)
+    if row is None or not session.in_transaction():
+        raise RuntimeError("complete() needs the transaction that claimed the key")
+    row.status, row.media_type, row.body = answer.status, answer.media_type, answer.body
+    session.flush()
+
+
+def purge_expired(session: Session, *, now: datetime | None = None) -> int:
+    """Delete the keys whose lifetime has ended; how many."""
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at <= (now or utcnow())))
+    return int(getattr(result, "rowcount", 0) or 0)
