@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -30,6 +30,7 @@ from dataright.errors import ConfigurationError
 
 CONFIG_ENV = "DATARIGHT_CONFIG"
 DEFAULT_CONFIG_FILE = Path("dataright.toml")
+DEFAULT_DEMO_MAIL_DIR = Path("dataright-mail")
 MIN_SECRET_LENGTH = 32
 SECRET_HINT = (
     "set DATARIGHT_SECRET_KEY to a random value of at least 32 characters, e.g. the output of "
@@ -65,6 +66,26 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    """Upgrade the connection with STARTTLS (port 587)."""
+    smtp_ssl: bool = False
+    """Speak TLS from the first byte (port 465)."""
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = "dataright@localhost"
+    """The envelope sender and ``From`` address of every e-mail; the controller's name is its display name."""
+    mail_dir: Path | None = None
+    """Write each e-mail as an ``.eml`` file into this folder instead of sending it (default in demo mode:
+    ``./dataright-mail``)."""
+    mail_max_attempts: int = Field(default=8, ge=1)
+    mail_backoff_seconds: float = Field(default=60.0, ge=0)
+    """The wait after the first failed attempt; doubled after each further one, up to ``mail_backoff_max_seconds``."""
+    mail_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    mail_lease_seconds: float = Field(default=300.0, gt=0)
+    """How long a sender holds the rows it claimed before another sender may take them over."""
 
     @classmethod
     def settings_customise_sources(
@@ -104,6 +125,19 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> Settings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("smtp_ssl and smtp_starttls exclude each other: choose TLS from the start or STARTTLS")
+        return self
+
+    @property
+    def mail_folder(self) -> Path | None:
+        """Where e-mails are written as files instead of sent, or None when they go to the SMTP server."""
+        if self.mail_dir is not None:
+            return self.mail_dir
+        return DEFAULT_DEMO_MAIL_DIR if self.demo else None
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -119,6 +153,8 @@ class Settings(BaseSettings):
         values = self.model_dump(mode="json")
         if self.secret_key is not None:
             values["secret_key"] = self.secret_key.get_secret_value()
+        if self.smtp_password is not None:
+            values["smtp_password"] = self.smtp_password.get_secret_value()
         return {
             f"DATARIGHT_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
             for name, value in values.items()

@@ -1,57 +1,60 @@
-"""Message catalogs of the generated documents.
+"""Message catalogs of the generated documents (the notice and the Art. 30 record).
 
 English is the source language: msgids are the English text. Norwegian bokmål and Swedish live in
-``locale/<lang>/LC_MESSAGES/notice.po``. Compiled ``.mo`` files are not kept in the repository: a
-catalog is compiled in memory the first time a language is asked for, and cached.
+``locale/<lang>/LC_MESSAGES/notice.po``, loaded through the shared ``MessageCatalog`` (compiled in memory
+the first time a language is asked for, and cached).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib import resources
 from importlib.resources.abc import Traversable
-from io import BytesIO
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from dataright.declarations.catalogs import N_, SOURCE_LANGUAGE, MessageCatalog
+from dataright.declarations.taxonomy import fides_category_names
 
 DOMAIN = "notice"
-SOURCE_LANGUAGE = "en"
+
+__all__ = [
+    "CATALOG",
+    "DOMAIN",
+    "N_",
+    "SOURCE_LANGUAGE",
+    "catalog_languages",
+    "catalog_path",
+    "gettext",
+    "translations",
+]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
-    """Mark a string for extraction without translating it here (it is translated where it is shown)."""
-    return message
+def _category_names() -> set[str]:
+    # fideslang category names are translated by value, so they are msgids too.
+    return set(fides_category_names().values())
+
+
+CATALOG = MessageCatalog(
+    package=__package__ or "dataright.declarations.notice",
+    domain=DOMAIN,
+    python_packages=("dataright.declarations.notice", "dataright.declarations.ropa"),
+    template_package="dataright.declarations.notice",
+    extra_msgids=_category_names,
+)
 
 
 def catalog_path(lang: str) -> Traversable:
-    return resources.files(__package__).joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    return CATALOG.catalog_path(lang)
 
 
 def catalog_languages() -> tuple[str, ...]:
     """The languages with a catalog (the source language needs none)."""
-    root = resources.files(__package__).joinpath("locale")
-    return tuple(
-        sorted(entry.name for entry in root.iterdir() if entry.joinpath("LC_MESSAGES", f"{DOMAIN}.po").is_file())
-    )
+    return CATALOG.languages()
 
 
-@cache
 def translations(lang: str) -> NullTranslations:
     """The translations for ``lang``; the source language translates to itself."""
-    if lang == SOURCE_LANGUAGE:
-        return NullTranslations()
-    po = catalog_path(lang)
-    if not po.is_file():
-        raise LookupError(f"no {DOMAIN} catalog for language {lang!r}")
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=lang, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(fp=compiled, domain=DOMAIN)
+    return CATALOG.translations(lang)
 
 
 def gettext(lang: str, message: str) -> str:
-    return translations(lang).gettext(message)
+    return CATALOG.gettext(lang, message)
