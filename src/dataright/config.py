@@ -66,6 +66,19 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    db_pool_timeout: float = Field(5.0, gt=0)
+    """Seconds a request waits for a free database connection before it is answered 503 with Retry-After."""
+    db_write_timeout: float = Field(5.0, gt=0)
+    """Seconds a write waits for its turn (a write slot; on SQLite the database's write lock) before it is
+    answered 503 with Retry-After instead of queueing."""
+    audit_seal_interval: float = Field(1.0, gt=0)
+    """Seconds between the server's runs of the audit sealer (which chains newly appended entries)."""
+    audit_head_file: Path | None = None
+    """Where the server writes the audit chain's signed head (JSON), for ``audit verify --expect-head``."""
+    audit_head_url: str | None = None
+    """A URL the server POSTs the signed head to (JSON), e.g. a log collector on another machine."""
+    audit_head_interval: float = Field(60.0, gt=0)
+    """Seconds between signed heads written to ``audit_head_file`` / posted to ``audit_head_url``."""
     smtp_host: str = "localhost"
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
@@ -175,6 +188,7 @@ class Keys:
     identity_hash: bytes  # HMAC-SHA256 over normalised identifiers, for lookup
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
+    audit_head: bytes  # HMAC over the audit chain's signed heads
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -191,6 +205,7 @@ def derive_keys(secret: str) -> Keys:
         identity_hash=_hkdf(raw, "dataright/identity-hash/v1"),
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
+        audit_head=_hkdf(raw, "dataright/audit-head/v1"),
     )
 
 

@@ -13,6 +13,7 @@ RFC 9457 problem+json response and the CLI to a non-zero exit.
     ├── Unauthenticated             no or a bad credential
     ├── Conflict                    the request contradicts the stored state
     ├── ValidationFailed            a request body or CSV row breaks a rule
+    ├── Unavailable                 overloaded for now: try again after ``retry_after`` seconds
     └── ConfigurationError          settings that cannot work (no secret key, a missing config file)
 """
 
@@ -87,6 +88,18 @@ class Conflict(DataRightError):
 class ValidationFailed(DataRightError):
     title = "Validation failed"
     status = 422
+
+
+class Unavailable(DataRightError):
+    """The server cannot take the request now (no free connection, the write queue is full); nothing was
+    written. Answered 503 with ``Retry-After``."""
+
+    title = "Service unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ConfigurationError(DataRightError):

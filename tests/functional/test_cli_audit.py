@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dataright.audit.service import append
+from dataright.audit.service import append, seal_pending
 from dataright.cli.main import app
 from dataright.config import Settings, use_settings
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
@@ -25,12 +26,15 @@ def configured(fresh_db_url: str) -> Iterator[str]:
     use_settings(None)
 
 
-def _write_entries(url: str, count: int) -> None:
+def _write_entries(url: str, count: int, *, sealed: bool = True) -> None:
     engine = make_engine(url)
     try:
-        with session_scope(make_session_factory(engine)) as s:
+        factory = make_session_factory(engine)
+        with session_scope(factory) as s:
             for i in range(count):
                 append(s, actor="cli", action="test.entry", entity_type="test", entity_id=str(i))
+        if sealed:
+            seal_pending(partial(session_scope, factory))
     finally:
         engine.dispose()
 
@@ -50,12 +54,15 @@ def test_db_upgrade_migrates_the_configured_database_to_head(configured: str) ->
     assert head_revision() in result.output
 
 
-def test_audit_verify_passes_on_an_intact_chain(configured: str) -> None:
+def test_audit_verify_seals_what_was_appended_and_passes_on_an_intact_chain(configured: str) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
-    _write_entries(configured, 5)
+    _write_entries(configured, 5, sealed=False)
+    result = runner.invoke(app, ["audit", "verify", "--no-seal"])
+    assert result.exit_code == 0, result.output
+    assert "intact: 0 entries" in result.output and "5 entries appended but not sealed yet" in result.output
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "intact: 5 entries" in result.output
+    assert "intact: 5 entries" in result.output and "not sealed" not in result.output
 
 
 def test_audit_verify_exits_1_and_names_the_tampered_entry(configured: str) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from dataright.audit.service import append
+from dataright.audit.service import append, seal_pending
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError
@@ -46,17 +48,20 @@ def test_audit_verify_reports_an_intact_chain_then_the_tampered_entry(
 ) -> None:
     token = make_key(scopes=["admin"], controllers=["*"])
     headers = {"Authorization": f"Bearer {token}"}
-    report = client.get("/api/v1/audit/verify", headers=headers).json()
-    assert report["ok"] is True and report["checked"] >= 1 and report["first_bad_id"] is None
     factory = make_session_factory(app.state.engine)
+    seal_pending(partial(session_scope, factory))
+    report = client.get("/api/v1/audit/verify", headers=headers).json()
+    assert report["ok"] is True and report["checked"] >= 1 and report["first_bad_seq"] is None
     with session_scope(factory) as s:
         victim = append(s, actor="system", action="test.victim", entity_type="test", entity_id="v").id
         append(s, actor="system", action="test.after", entity_type="test", entity_id="w")
+    seal_pending(partial(session_scope, factory))
     with session_scope(factory) as s:
+        victim_seq = s.execute(text("SELECT seq FROM audit_entries WHERE id = :id"), {"id": victim}).scalar_one()
         s.execute(text("UPDATE audit_entries SET actor = 'mallory' WHERE id = :id"), {"id": victim})
     try:
         broken = client.get("/api/v1/audit/verify", headers=headers).json()
-        assert broken["ok"] is False and broken["first_bad_id"] == victim
+        assert broken["ok"] is False and broken["first_bad_seq"] == victim_seq
     finally:
         with session_scope(factory) as s:  # repair, for the tests that share this database
             s.execute(text("UPDATE audit_entries SET actor = 'system' WHERE id = :id"), {"id": victim})

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dataright.audit.models import AuditEntry
 from dataright.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
 from dataright.audit.service import verify
+from dataright.consent.coverage import CONSENT_EVENTS
 from dataright.web.dependencies import Admin, ReadSession
 
 router = APIRouter(tags=["audit"])
@@ -17,15 +18,22 @@ router = APIRouter(tags=["audit"])
 
 @router.get("/api/v1/audit/verify", response_model=VerifyOut)
 def verify_chain(key: Admin, session: ReadSession) -> VerifyOut:
-    """Recompute the hash chain; ``ok`` is false and ``first_bad_id`` names the first edited, deleted or moved entry."""
-    report = verify(session)
+    """Recompute the hash chain and the consent events it covers.
+
+    ``ok`` is false and ``first_bad_seq`` names the first edited, deleted or moved entry (``reason`` says
+    what, and names an edited or deleted consent event). Entries appended in the last moments may not be
+    sealed into the chain yet: ``unsealed`` counts them.
+    """
+    report = verify(session, [CONSENT_EVENTS])
     return VerifyOut(
         ok=report.ok,
         checked=report.checked,
-        first_bad_id=report.first_bad_id,
+        first_bad_seq=report.first_bad_seq,
         reason=report.reason,
-        last_id=report.last_id,
+        last_seq=report.last_seq,
         last_hash=report.last_hash,
+        unsealed=report.unsealed,
+        covered=report.covered,
     )
 
 

@@ -1,4 +1,10 @@
-"""The audit log table. Entries are numbered 1, 2, 3 … without gaps; each carries the previous entry's hash."""
+"""The audit log table.
+
+A writer appends an entry in its own transaction without looking at any other entry: ``id`` comes from the
+database (append order; a rolled-back append leaves a gap there, which means nothing). The sealer
+(``audit.service.seal``) later gives each committed entry its place in the chain: ``seq`` 1, 2, 3 … without
+gaps, the previous entry's hash and its own. An entry whose ``seq`` is NULL is appended but not sealed yet.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from dataright.storage.base import Base
 from dataright.storage.types import JSONType, UTCDateTime
 
 GENESIS_HASH = "0" * 64
+ENTRY_ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only auto-increments INTEGER keys
 
 
 class AuditEntry(Base):
@@ -21,11 +28,8 @@ class AuditEntry(Base):
         Index("ix_audit_entries_controller", "controller_id", "id"),
     )
 
-    # Assigned by the service (last id + 1 under a lock), not by a sequence: a rolled-back append must not
-    # leave a gap, so that a gap always means a deleted entry.
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False
-    )
+    id: Mapped[int] = mapped_column(ENTRY_ID, primary_key=True, autoincrement=True)
+    seq: Mapped[int | None] = mapped_column(BigInteger(), unique=True, default=None)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))
@@ -33,5 +37,5 @@ class AuditEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(120))
     controller_id: Mapped[str | None] = mapped_column(String(80))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)

@@ -11,14 +11,17 @@ from pydantic import BaseModel
 class VerifyOut(BaseModel):
     ok: bool
     checked: int
-    first_bad_id: int | None
+    first_bad_seq: int | None
     reason: str | None
-    last_id: int | None
+    last_seq: int | None
     last_hash: str | None
+    unsealed: int
+    covered: int
 
 
 class AuditEntryOut(BaseModel):
     id: int
+    seq: int | None
     at: datetime
     actor: str
     action: str
@@ -26,8 +29,8 @@ class AuditEntryOut(BaseModel):
     entity_id: str
     controller_id: str | None
     details: dict[str, Any]
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 class AuditPage(BaseModel):

@@ -47,10 +47,10 @@ from dataright.declarations.schema import Channel, Declaration
 from dataright.errors import DataRightError, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, DbSession, ReadSession, Registry
-from dataright.web.idempotency import IdempotentRoute, IdempotentWrite
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry
+from dataright.web.idempotency import IdempotentWrite
 
-router = APIRouter(tags=["consent"], route_class=IdempotentRoute)
+router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
 
@@ -117,7 +117,7 @@ def declaration_of(registry: DeclarationRegistry, controller: str) -> Declaratio
 
 
 def _subject_id(
-    session: DbSession, controller: str, declaration: Declaration, ref: SubjectRef, *, create: bool
+    session: Session, controller: str, declaration: Declaration, ref: SubjectRef, *, create: bool
 ) -> uuid.UUID:
     if ref.subject_id is not None:
         return ref.subject_id
@@ -244,46 +244,48 @@ def _decide_in_own_session(
 
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
-def check_batch(
+async def check_batch(
     request: Request,
     controller: str,
     body: BatchIn,
     key: ConsentQueryReader,
-    retry: IdempotentWrite,
-    session: DbSession,
+    writer: IdempotentWrite,
     registry: Registry,
 ) -> BatchOut:
     """Many checks in one call, answered in order; items may name the subject by an identifier."""
     declaration = declaration_of(registry, controller)
-    results: list[DecisionOut] = []
-    for item in body.items:
-        target = item.target()
-        decision = _decide(
-            request,
-            session,
-            declaration,
-            controller,
-            target,
-            subject_id=item.subject_id,
-            device=item.device_id,
-            identifier=item.identifier(),
-            actor=actor_of(key),
-        )
-        results.append(DecisionOut.of(target, decision))
-    return BatchOut(results=results)
+
+    def work(session: Session) -> BatchOut:
+        results: list[DecisionOut] = []
+        for item in body.items:
+            target = item.target()
+            decision = _decide(
+                request,
+                session,
+                declaration,
+                controller,
+                target,
+                subject_id=item.subject_id,
+                device=item.device_id,
+                identifier=item.identifier(),
+                actor=actor_of(key),
+            )
+            results.append(DecisionOut.of(target, decision))
+        return BatchOut(results=results)
+
+    return await writer(work)
 
 
 # ------------------------------------------------------------------------------------------------
 # recording and history
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
-def record_event(
+async def record_event(
     request: Request,
     controller: str,
     body: EventIn,
     key: ConsentQueryWriter,
-    retry: IdempotentWrite,
-    session: DbSession,
+    writer: IdempotentWrite,
     registry: Registry,
 ) -> EventOut:
     """Record a consent event (given, withdrawn, refused, objected ...) and return it with its receipt.
@@ -293,34 +295,42 @@ def record_event(
     """
     declaration = declaration_of(registry, controller)
     target = body.target()
-    subject_id = device_id = None
     if (body.subject is None) == (body.device_id is None):
         raise ValidationFailed("give exactly one of subject and device_id")
-    if body.subject is not None:
-        subject_id = _subject_id(session, controller, declaration, body.subject, create=True)
-    else:
-        assert body.device_id is not None
-        device_id = identity.get_or_create_device(session, controller, body.device_id, actor=actor_of(key)).id
-    guardian_id = _subject_id(session, controller, declaration, body.guardian, create=False) if body.guardian else None
-    event = service.record(
-        session,
-        declaration=declaration,
-        controller_id=controller,
-        target=target,
-        kind=body.kind,
-        method=body.method,
-        actor=actor_of(key),
-        subject_id=subject_id,
-        device_id=device_id,
-        notice_version=body.notice_version,
-        occurred_at=body.occurred_at,
-        source=body.source,
-        proof=proof_of(request, body.proof),
-        guardian_id=guardian_id,
-        import_key=body.import_key,
-        gpc=gpc(request),
-    )
-    return EventOut.of(event)
+    proof = proof_of(request, body.proof)
+    signal = gpc(request)
+
+    def work(session: Session) -> EventOut:
+        subject_id = device_id = None
+        if body.subject is not None:
+            subject_id = _subject_id(session, controller, declaration, body.subject, create=True)
+        else:
+            assert body.device_id is not None
+            device_id = identity.get_or_create_device(session, controller, body.device_id, actor=actor_of(key)).id
+        guardian_id = (
+            _subject_id(session, controller, declaration, body.guardian, create=False) if body.guardian else None
+        )
+        event = service.record(
+            session,
+            declaration=declaration,
+            controller_id=controller,
+            target=target,
+            kind=body.kind,
+            method=body.method,
+            actor=actor_of(key),
+            subject_id=subject_id,
+            device_id=device_id,
+            notice_version=body.notice_version,
+            occurred_at=body.occurred_at,
+            source=body.source,
+            proof=proof,
+            guardian_id=guardian_id,
+            import_key=body.import_key,
+            gpc=signal,
+        )
+        return EventOut.of(event)
+
+    return await writer(work)
 
 
 @router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
@@ -367,30 +377,34 @@ def get_preferences(
 
 
 @router.put("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
-def put_preferences(
+async def put_preferences(
     request: Request,
     subject_id: uuid.UUID,
     controller: str,
     body: PreferencesIn,
     key: ConsentQueryWriter,
-    retry: IdempotentWrite,
-    session: DbSession,
+    writer: IdempotentWrite,
     registry: Registry,
 ) -> PreferencesOut:
     """Switch topics × channels on or off; only changes are recorded (as consent, withdrawal or objection)."""
     declaration = declaration_of(registry, controller)
-    service.set_preferences(
-        session,
-        declaration=declaration,
-        controller_id=controller,
-        subject_id=subject_id,
-        choices={Target.topic(c.topic, c.channel): c.enabled for c in body.choices},
-        method=body.method,
-        actor=actor_of(key),
-        proof=proof_of(request, body.proof),
-        gpc=gpc(request),
-    )
-    return _preferences(session, declaration, controller, subject_id)
+    proof, signal = proof_of(request, body.proof), gpc(request)
+
+    def work(session: Session) -> PreferencesOut:
+        service.set_preferences(
+            session,
+            declaration=declaration,
+            controller_id=controller,
+            subject_id=subject_id,
+            choices={Target.topic(c.topic, c.channel): c.enabled for c in body.choices},
+            method=body.method,
+            actor=actor_of(key),
+            proof=proof,
+            gpc=signal,
+        )
+        return _preferences(session, declaration, controller, subject_id)
+
+    return await writer(work)
 
 
 @router.get("/api/v1/consent/subjects/{subject_id}/unsubscribe-link", response_model=UnsubscribeLinkOut)
@@ -420,8 +434,8 @@ def unsubscribe_link(
 # cookie banners and devices
 # ------------------------------------------------------------------------------------------------
 @router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
-def cookie_consent(
-    request: Request, body: CookieConsentIn, retry: IdempotentWrite, session: DbSession, registry: Registry
+async def cookie_consent(
+    request: Request, body: CookieConsentIn, writer: IdempotentWrite, registry: Registry
 ) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
@@ -432,36 +446,42 @@ def cookie_consent(
     client = request.client.host if request.client else "unknown"
     if not cookie_consent_limiter.allow(client):
         raise RateLimited(f"at most {COOKIE_CONSENT_PER_MINUTE} cookie choices a minute from one address")
-    events = service.record_cookie_consent(
-        session,
-        declaration=declaration_of(registry, body.controller),
-        controller_id=body.controller,
-        device_token=body.device_id,
-        accepted=[c.value for c in body.accepted],
-        actor="cookie-banner",
-        notice_version=body.notice_version,
-        gpc=gpc(request),
-        proof=proof_of(request, body.proof),
-    )
-    return CookieConsentOut(events=[EventOut.of(e) for e in events])
+    declaration = declaration_of(registry, body.controller)
+    proof, signal = proof_of(request, body.proof), gpc(request)
+
+    def work(session: Session) -> CookieConsentOut:
+        events = service.record_cookie_consent(
+            session,
+            declaration=declaration,
+            controller_id=body.controller,
+            device_token=body.device_id,
+            accepted=[c.value for c in body.accepted],
+            actor="cookie-banner",
+            notice_version=body.notice_version,
+            gpc=signal,
+            proof=proof,
+        )
+        return CookieConsentOut(events=[EventOut.of(e) for e in events])
+
+    return await writer(work)
 
 
 @router.post("/api/v1/consent/devices/link", response_model=list[EventOut])
-def link_device(
-    controller: str,
-    body: LinkDeviceIn,
-    key: ConsentQueryWriter,
-    retry: IdempotentWrite,
-    session: DbSession,
-    registry: Registry,
+async def link_device(
+    controller: str, body: LinkDeviceIn, key: ConsentQueryWriter, writer: IdempotentWrite, registry: Registry
 ) -> list[EventOut]:
     """On login: tie the banner's device to the subject; its choices are recorded as the subject's own."""
-    events = service.link_device_to_subject(
-        session,
-        declaration=declaration_of(registry, controller),
-        controller_id=controller,
-        device_token=body.device_id,
-        subject_id=body.subject_id,
-        actor=actor_of(key),
-    )
-    return [EventOut.of(e) for e in events]
+    declaration = declaration_of(registry, controller)
+
+    def work(session: Session) -> list[EventOut]:
+        events = service.link_device_to_subject(
+            session,
+            declaration=declaration,
+            controller_id=controller,
+            device_token=body.device_id,
+            subject_id=body.subject_id,
+            actor=actor_of(key),
+        )
+        return [EventOut.of(e) for e in events]
+
+    return await writer(work)

@@ -11,13 +11,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
 
 from dataright.consent import service
 from dataright.consent.api import proof_of
+from dataright.consent.models import ConsentEvent
 from dataright.consent.unsubscribe import Unsubscribe
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import NotFound
-from dataright.web.dependencies import DbSession, Registry
+from dataright.web.dependencies import Registry, Writer
 
 router = APIRouter(tags=["unsubscribe"])
 
@@ -82,16 +84,17 @@ def confirm_page(token: str, registry: Registry) -> HTMLResponse:
 
 
 @router.post("/u/{token}", response_class=HTMLResponse)
-def one_click(token: str, request: Request, session: DbSession, registry: Registry) -> HTMLResponse:
+async def one_click(token: str, request: Request, writer: Writer, registry: Registry) -> HTMLResponse:
     """Record the unsubscribe (RFC 8058 one-click); repeating it records nothing more."""
     try:
         unsubscribe, shown = _resolve(token, registry)
     except NotFound:
         return _page("invalid", status=404)
-    event = service.unsubscribe(
-        session,
-        declaration=registry.controller(unsubscribe.controller_id).declaration,
-        request=unsubscribe,
-        proof=proof_of(request, None),
-    )
+    declaration = registry.controller(unsubscribe.controller_id).declaration
+    proof = proof_of(request, None)
+
+    def work(session: Session) -> ConsentEvent | None:
+        return service.unsubscribe(session, declaration=declaration, request=unsubscribe, proof=proof)
+
+    event = await writer(work)
     return _page("done" if event is not None else "already", shown)

@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dataright.audit.service import DIGEST_KEY
 from dataright.audit.service import append as audit
 from dataright.config import get_settings
 from dataright.consent.audiences import hash_email
 from dataright.consent.check import evaluate, reader_for
+from dataright.consent.coverage import digest_of
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
 from dataright.consent.receipts import ReceiptEvent, build_receipt
@@ -191,7 +193,13 @@ def _append(
         entity_type="consent_event",
         entity_id=event.id,
         controller_id=rules.controller_id,
-        details={"holder": holder.code, "target": rule.target.code, "method": method.value, "reason": reason},
+        details={
+            "holder": holder.code,
+            "target": rule.target.code,
+            "method": method.value,
+            "reason": reason,
+            DIGEST_KEY: digest_of(event),  # the chain covers the event itself (consent.coverage)
+        },
     )
     return event
 

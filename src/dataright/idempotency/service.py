@@ -86,6 +86,16 @@ def _answer_of(row: IdempotencyKey, fingerprint_: str) -> Answer:
     return Answer(row.status, row.media_type, row.body)
 
 
+def look_up(session: Session, *, scope: str, key: str, fingerprint: str, now: datetime | None = None) -> Answer | None:
+    """Read only: the first answer when the key was used for this request and is still alive, None when it is
+    unknown or expired; raises as ``claim`` does for another request under the key. ``claim`` still decides
+    (in the write's transaction); this lets a retry be answered before its body is even validated."""
+    row = _row(session, scope, key)
+    if row is None or row.expires_at <= (now or utcnow()):
+        return None
+    return _answer_of(row, fingerprint)
+
+
 def claim(session: Session, *, scope: str, key: str, fingerprint: str, now: datetime | None = None) -> Answer | None:
     """``None`` when this is the first request with the key (its row is now part of the caller's transaction);
     the first answer when it is a retry of the same request. Raises ``IdempotencyKeyReused`` for another

@@ -8,20 +8,32 @@ up to the busy timeout, instead of failing with "database is locked" when it upg
 writing after another writer committed. ``session_scope(write=True)`` and the web layer's session for
 unsafe HTTP methods ask for it through the ``dataright_write`` execution option; on PostgreSQL the option
 does nothing.
+
+``run_in_transaction`` is how a write runs: begin, work, commit in the calling thread, with nothing awaited
+in between. A database that cannot take it now (SQLite's write lock still held after the busy timeout, no
+free connection in the pool) raises ``Unavailable`` (503, nothing written); a write that lost a race on a
+unique key, a deadlock or a serialization failure is run once more from the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from dataright.errors import Unavailable
+
 WRITE_OPTION = "dataright_write"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+RETRIED_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+logger = logging.getLogger("dataright.storage")
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -32,16 +44,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # dataright emits BEGIN itself, see _sqlite_begin
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
+def _sqlite_connect(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # dataright emits BEGIN itself, see _sqlite_begin
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return connect
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -49,13 +64,15 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url`` with dataright's connection settings."""
+def make_engine(url: str, *, busy_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with dataright's connection settings; on SQLite a statement waits up to
+    ``busy_timeout`` seconds for another connection's write lock (default 5)."""
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_connect)
+        timeout_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else max(1, round(busy_timeout * 1000))
+        event.listen(engine, "connect", _sqlite_connect(timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
@@ -91,3 +108,32 @@ def session_scope(factory: sessionmaker[Session], *, write: bool = True) -> Iter
         raise
     finally:
         session.close()
+
+
+def _busy(error: sa_exc.OperationalError) -> bool:
+    """SQLite's write lock was not free within the busy timeout."""
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def _retryable(error: sa_exc.DBAPIError) -> bool:
+    if isinstance(error, sa_exc.IntegrityError):
+        return True  # e.g. two writers creating the same subject: the second finds it on its second run
+    return getattr(error.orig, "sqlstate", None) in RETRIED_SQLSTATES
+
+
+def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], *, write: bool = True) -> T:
+    """``work(session)`` in one transaction begun and committed in this thread; see the module notes."""
+    for attempt in (1, 2):
+        try:
+            with session_scope(factory, write=write) as session:
+                return work(session)
+        except sa_exc.TimeoutError:
+            raise Unavailable("no free database connection; try again shortly", retry_after=1) from None
+        except sa_exc.DBAPIError as error:
+            if isinstance(error, sa_exc.OperationalError) and _busy(error):
+                raise Unavailable("the database is busy with other writes; try again shortly", retry_after=1) from None
+            if attempt == 2 or not _retryable(error):
+                raise
+            logger.info("write transaction lost a race (%s); running it once more", type(error).__name__)
+    raise AssertionError("unreachable")

@@ -22,13 +22,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
-from sqlalchemy import text
+from sqlalchemy import Engine, QueuePool, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from dataright import __version__
 from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
+from dataright.audit.sealer import AuditSealer
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
 from dataright.consent.check import ConsentChecker
@@ -39,7 +40,7 @@ from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
-from dataright.web.dependencies import SCOPE_MARK
+from dataright.web.dependencies import SCOPE_MARK, WriteGate
 from dataright.web.idempotency import GUARD_MARK, needs_idempotency
 from dataright.web.idempotency import install as install_idempotency
 from dataright.web.problems import install_problem_handlers
@@ -107,6 +108,16 @@ def unguarded_routes(app: FastAPI) -> list[tuple[str, str]]:
     ]
 
 
+def write_slots(engine: Engine) -> int:
+    """How many write transactions may run at once: one on SQLite (its writes take turns anyway, and a turn
+    waited for on the event loop costs no thread), the pool's size on PostgreSQL (the overflow is left to
+    reads)."""
+    if engine.dialect.name == "sqlite":
+        return 1
+    pool = engine.pool
+    return max(1, pool.size()) if isinstance(pool, QueuePool) else 1
+
+
 IDEMPOTENCY_PURGE_SECONDS = 3600.0
 
 
@@ -162,8 +173,18 @@ def create_app(
         registry = declarations
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url, pool_timeout=settings.db_pool_timeout, busy_timeout=settings.db_write_timeout
+    )
     checker = ConsentChecker(engine)
+    sealer = AuditSealer(
+        engine,
+        head_key=settings.keys().audit_head,
+        interval=settings.audit_seal_interval,
+        head_file=settings.audit_head_file,
+        head_url=settings.audit_head_url,
+        head_interval=settings.audit_head_interval,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,11 +195,13 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        sealer.start()
         sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
         try:
             yield
         finally:
             sweeper.cancel()
+            sealer.stop()
             checker.close()
             engine.dispose()
 
@@ -192,6 +215,10 @@ def create_app(
     app.state.registry = registry
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.write_gate = WriteGate(
+        app.state.session_factory, slots=write_slots(engine), timeout=settings.db_write_timeout
+    )
+    app.state.audit_sealer = sealer
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
     app.state.dnc_registry = load_dnc_registry(settings)

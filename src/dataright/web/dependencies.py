@@ -21,9 +21,16 @@ refuses to start when any other route lacks ``require_scope``.
 rows it read for ``access.keycache.KEY_CACHE_SECONDS``: most requests are authenticated without a query. A
 key revoked in this process stops working at once; revoked elsewhere, within that many seconds.
 
-**Sessions.** ``DbSession`` is one transaction committed when the route returns; ``ReadSession`` is for
-routes that only read and is never committed. A route needing neither (the consent check's fast path)
-declares neither, and no session is opened.
+**Sessions.** A route that writes declares ``Writer`` and hands its work to it: ``await writer(work)`` runs
+``work(session)`` in one transaction begun and committed in one worker thread, never across an ``await``
+or a second thread (a transaction held open while a request waits for a thread is what made concurrent
+writes queue behind each other). At most ``WriteGate.slots`` writes run at once (one on SQLite, whose
+writes take turns anyway; the pool size on PostgreSQL); a write that cannot start within
+``settings.db_write_timeout`` seconds, or finds no free connection or SQLite's lock still held, is
+answered 503 with ``Retry-After`` and nothing is written. ``ReadSession`` is for routes that only read and
+is never committed. ``DbSession`` (a transaction around a synchronous route, committed after it returns)
+remains for routes that do not write under load. A route needing none (the consent check's fast path)
+declares none, and no session is opened.
 
 Usage::
 
@@ -31,18 +38,20 @@ Usage::
     def things(controller_id: str, key: ConsentReader, session: ReadSession) -> ...
 
     @router.post("/api/v1/consent/events")
-    def record(controller: str, key: ConsentQueryWriter, session: DbSession) -> ...
+    async def record(controller: str, key: ConsentQueryWriter, writer: Writer) -> ...:
+        return await writer(lambda session: ...)
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
@@ -55,8 +64,8 @@ from dataright.access.service import (
 )
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
-from dataright.errors import Unauthenticated, ValidationFailed
-from dataright.storage.engine import session_scope
+from dataright.errors import Unauthenticated, Unavailable, ValidationFailed
+from dataright.storage.engine import run_in_transaction, session_scope
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTROLLER_PATH_PARAM = "controller_id"
@@ -74,6 +83,8 @@ __all__ = [
     "DbSession",
     "ReadSession",
     "Registry",
+    "WriteGate",
+    "Writer",
     "ensure_controller",
     "require_scope",
 ]
@@ -102,6 +113,51 @@ def get_read_session(request: Request) -> Iterator[Session]:
 _BEFORE_RESPONSE: dict[str, Any] = {"scope": "function"} if "scope" in inspect.signature(Depends).parameters else {}
 DbSession = Annotated[Session, Depends(get_session, **_BEFORE_RESPONSE)]
 ReadSession = Annotated[Session, Depends(get_read_session, **_BEFORE_RESPONSE)]
+
+
+T = TypeVar("T")
+
+
+class WriteGate:
+    """Lets at most ``slots`` write transactions run at once; a write waits for its turn on the event loop
+    (holding no thread, connection or lock) for at most ``timeout`` seconds, then gets ``Unavailable``."""
+
+    def __init__(self, factory: sessionmaker[Session], *, slots: int, timeout: float) -> None:
+        self.factory, self.slots, self.timeout = factory, slots, timeout
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        if self._semaphore is None:  # made on first use, inside the server's event loop
+            self._semaphore = anyio.Semaphore(self.slots)
+        acquired = False
+        with anyio.move_on_after(self.timeout):  # only the wait for a turn is bounded, never the write itself
+            await self._semaphore.acquire()
+            acquired = True
+        if not acquired:
+            raise Unavailable(
+                f"more writes are waiting than the server takes within {self.timeout:g} s; try again shortly",
+                retry_after=max(1, round(self.timeout)),
+            )
+        try:
+            return await run_in_threadpool(run_in_transaction, self.factory, work)
+        finally:
+            self._semaphore.release()
+
+
+class _Writer:
+    def __init__(self, gate: WriteGate) -> None:
+        self._gate = gate
+
+    async def __call__(self, work: Callable[[Session], T]) -> T:
+        return await self._gate.run(work)
+
+
+async def get_writer(request: Request) -> _Writer:
+    gate: WriteGate = request.app.state.write_gate
+    return _Writer(gate)
+
+
+Writer = Annotated[_Writer, Depends(get_writer)]
 
 
 # The dependencies below only read the app state (or, for a key the cache does not hold, hand the query to a

@@ -13,28 +13,30 @@ A request that fails keeps no key: its retry runs afresh. Keys are scoped: to th
 the request acts for, and on the public cookie-consent route to the controller and the device, so two
 clients choosing the same key never see each other's answers.
 
-A write route opts in with a parameter ``retry: IdempotentWrite`` placed after its key and session
-parameters, on a router built with ``route_class=IdempotentRoute`` (which stores the answer before the
-session commits). ``create_app`` refuses to start when a write route under ``/api/v1`` lacks either.
+A write route opts in by taking ``writer: IdempotentWrite`` (placed after its key parameter) and handing its
+work to it, ``return await writer(work)``: a ``web.dependencies.Writer`` that, in the one transaction and
+worker thread the write runs in, claims the key first (a retry is answered from the stored answer and the
+work never runs) and keeps the answer (the route's status and the work's result as JSON) before the commit.
+``create_app`` refuses to start when a write route under ``/api/v1`` lacks it.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.routing import APIRoute
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.idempotency import service
 from dataright.idempotency.service import Answer, IdempotencyKeyInFlight
 from dataright.identity.service import device_hash
-from dataright.web.dependencies import DbSession
+from dataright.web.dependencies import WriteGate
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -43,7 +45,8 @@ API_PREFIX = "/api/v1/"
 GUARD_MARK = "__dataright_idempotency__"
 _STATE = "idempotency_claim"
 
-__all__ = ["HEADER", "IdempotentRoute", "IdempotentWrite", "InFlight", "install", "needs_idempotency"]
+__all__ = ["HEADER", "IdempotentWrite", "IdempotentWriter", "InFlight", "install", "needs_idempotency"]
+T = TypeVar("T")
 
 
 def needs_idempotency(method: str, path: str) -> bool:
@@ -79,13 +82,11 @@ class Replay(Exception):
 
 @dataclass
 class Claim:
-    """The key a request holds while it runs (empty without an ``Idempotency-Key``); ``session`` is the
-    transaction that claimed it."""
+    """The key a request holds while it runs (empty without an ``Idempotency-Key``)."""
 
     scope: str = ""
     key: str = ""
     fingerprint: str = ""
-    session: Session | None = None
 
 
 async def _held(request: Request) -> AsyncIterator[Claim]:
@@ -129,42 +130,52 @@ def _scope_of(request: Request, body: bytes) -> str:
     return f"device:{controller[:80]}:{device_hash(device)}"
 
 
-async def idempotency_guard(request: Request, held: Annotated[Claim, Depends(_held)], session: DbSession) -> Claim:
-    """Claim the request's ``Idempotency-Key`` (if it sent one) in the route's transaction; raises ``Replay``
-    for a retry of a finished request, and the problems described in the module docstring."""
-    if not held.key:
-        return held
-    answer = await run_in_threadpool(
-        service.claim, session, scope=held.scope, key=held.key, fingerprint=held.fingerprint
-    )
-    if answer is not None:
-        raise Replay(answer)
-    held.session = session
-    setattr(request.state, _STATE, held)
-    return held
+class IdempotentWriter:
+    """A ``Writer`` that claims the request's ``Idempotency-Key`` and keeps its answer in the write's transaction."""
+
+    def __init__(self, gate: WriteGate, claim: Claim, status: int) -> None:
+        self.gate, self.claim, self.status = gate, claim, status
+
+    async def __call__(self, work: Callable[[Session], T]) -> T:
+        claim = self.claim
+        if not claim.key:
+            return await self.gate.run(work)
+
+        def claimed(session: Session) -> T:
+            answer = service.claim(session, scope=claim.scope, key=claim.key, fingerprint=claim.fingerprint)
+            if answer is not None:
+                raise Replay(answer)  # a retry: the transaction rolls back, nothing is written
+            result = work(session)
+            body = json.dumps(jsonable_encoder(result), ensure_ascii=False, separators=(",", ":")).encode()
+            answer = Answer(self.status, "application/json", body)
+            service.complete(session, scope=claim.scope, key=claim.key, answer=answer)
+            return result
+
+        return await self.gate.run(claimed)
 
 
-setattr(idempotency_guard, GUARD_MARK, True)
-IdempotentWrite = Annotated[Claim, Depends(idempotency_guard)]
+def _look_up(request: Request, claim: Claim) -> Answer | None:
+    session: Session = request.app.state.session_factory()
+    try:
+        return service.look_up(session, scope=claim.scope, key=claim.key, fingerprint=claim.fingerprint)
+    finally:
+        session.close()
 
 
-class IdempotentRoute(APIRoute):
-    """Keeps the answer of a route that claimed an idempotency key, in its transaction, before the commit."""
+async def idempotent_writer(request: Request, held: Annotated[Claim, Depends(_held)]) -> IdempotentWriter:
+    """The route's writer, holding its ``Idempotency-Key`` (if it sent one) in flight in this process. A
+    retry of a finished request is answered here, before the body is validated (a short read, no write)."""
+    if held.key:
+        answer = await run_in_threadpool(_look_up, request, held)
+        if answer is not None:
+            raise Replay(answer)
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None) or 200
+    return IdempotentWriter(request.app.state.write_gate, held, int(status))
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def handle(request: Request) -> Response:
-            response = await handler(request)
-            claim: Claim | None = getattr(request.state, _STATE, None)
-            if claim is not None and claim.session is not None:
-                answer = Answer(response.status_code, response.media_type, bytes(response.body))
-                await run_in_threadpool(
-                    service.complete, claim.session, scope=claim.scope, key=claim.key, answer=answer
-                )
-            return response
-
-        return handle
+setattr(idempotent_writer, GUARD_MARK, True)
+IdempotentWrite = Annotated[IdempotentWriter, Depends(idempotent_writer)]
 
 
 async def _replay(request: Request, exc: Exception) -> Response:

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dataright.errors import DataRightError, DeclarationError, Unauthenticated, ValidationFailed
+from dataright.errors import DataRightError, DeclarationError, Unauthenticated, Unavailable, ValidationFailed
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("dataright.web")
@@ -76,13 +76,15 @@ async def _dataright_error(request: Request, exc: Exception) -> JSONResponse:
             {"detail": p.message, "file": p.file, "line": p.line, "path": p.path} for p in exc.problems
         ]
     headers = {"WWW-Authenticate": 'Bearer realm="dataright"'} if isinstance(exc, Unauthenticated) else None
-    if exc.status >= 500:
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif exc.status >= 500:
         logger.error("%s: %s", type(exc).__name__, exc)
     return problem_response(
         request,
         status=exc.status,
         title=exc.title,
-        detail=str(exc) if exc.status < 500 else None,
+        detail=str(exc) if exc.status < 500 or isinstance(exc, Unavailable) else None,
         type_=problem_type(type(exc)),
         headers=headers,
         **extensions,

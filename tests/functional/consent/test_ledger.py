@@ -13,8 +13,9 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import AuditEntry
-from dataright.audit.service import verify
+from dataright.audit.service import seal, verify
 from dataright.consent import service
+from dataright.consent.coverage import CONSENT_EVENTS, digest_of
 from dataright.consent.models import ConsentEvent, ConsentState
 from dataright.consent.rules import Decision, EventKind, Method, Reason
 from dataright.consent.targets import Target
@@ -117,8 +118,10 @@ def test_each_event_is_audited_by_id_in_the_same_transaction(session: Session, n
         "target": "purpose:analytics",
         "method": "web_form",
         "reason": None,
+        "sha256": digest_of(event),
     }
-    assert verify(session).ok
+    seal(session)
+    assert verify(session, [CONSENT_EVENTS]).ok
 
 
 def test_every_event_yields_a_receipt_kept_with_the_history(session: Session, nexalearn: Declaration) -> None:
