@@ -1,16 +1,23 @@
 """Consent check throughput and latency, each beside a baseline measured in the same run.
 
-    python bench/consent.py [--subjects 100000] [--requests 5000] [--rate 500] [--seconds 3]
+    python bench/consent.py [--database postgresql://postgres@127.0.0.1:5432/postgres]
+                            [--subjects 100000] [--requests 5000] [--rate 500] [--seconds 3]
 
-1. Seeds a fresh SQLite database (in a temporary folder, deleted afterwards) with N subjects of the
-   NexaLearn example and a consent state for most of them (given, withdrawn or refused; a tenth have none).
+1. Seeds a fresh database with N subjects of the NexaLearn example and a consent state for most of them
+   (given, withdrawn or refused; a tenth have none): by default SQLite in a temporary folder, deleted
+   afterwards; with ``--database postgresql://...`` a database ``dataright_bench_<random>`` created on that
+   server (the URL names the server and a database to connect to for creating it) and dropped at the end.
    The rows are generated at run time and inserted in bulk; the ledger's own service is not what is measured.
-2. In-process: ``ConsentChecker.check`` on random subjects for a few seconds, against a bare stdlib sqlite3
-   primary-key SELECT of the same row on the same database.
+2. In-process: ``ConsentChecker.check`` on random subjects for a few seconds, against a bare primary-key
+   SELECT of the same row on the same database (stdlib sqlite3, or psycopg 3 prepared on one connection).
 3. HTTP: ``dataright serve`` under uvicorn in a subprocess on 127.0.0.1, ``GET /api/v1/consent/check`` at a
    steady rate (open loop: each request goes out at its scheduled time over a pool of keep-alive connections,
-   whatever the pace of the answers) for a bounded number of requests, against a bare FastAPI route returning
-   a dict under the same uvicorn; p50 and p99 of each.
+   whatever the pace of the answers) for a bounded number of requests; p50 and p99. Beside it, under the same
+   uvicorn: on SQLite a bare FastAPI route returning a dict; on PostgreSQL a bare FastAPI route doing the same
+   lookup with psycopg 3 through an asyncio pool of the same size as the server's check pool.
+4. HTTP burst: 64 connections at once, each sending its next request as soon as the last is answered (closed
+   loop); requests per second, p50, p99 and the count of errors (any answer but 200, or no answer), for the
+   server and the same baseline route.
 
 Nothing here is part of the test suite; the figures depend on the machine, the ratios much less.
 """
@@ -33,13 +40,16 @@ import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import insert
+import psycopg
+from sqlalchemy import create_engine, insert
+from sqlalchemy.engine import make_url
 
 from dataright.access.service import create_key
 from dataright.config import Settings, use_settings
@@ -49,7 +59,7 @@ from dataright.consent.rules import EventKind, rules_for
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.loader import load
 from dataright.identity.models import Subject
-from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.engine import make_engine, make_session_factory, normalise_url, session_scope
 from dataright.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +69,13 @@ TARGET = Target.purpose("analytics")
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
 BATCH = 10_000
 CONNECTIONS = 16
+BURST_CONNECTIONS = 64
+BURST_PER_CONNECTION = 40
+CHECK_POOL_SIZE = 8  # the server's default check_pool_size; the PostgreSQL baseline's pool has as many
+LOOKUP = (
+    "SELECT status, event_id, expires_at, evidenced FROM consent_state "
+    "WHERE controller_id = {p} AND holder = {p} AND target = {p}"
+)
 CONTENT_LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
 
 
@@ -128,19 +145,26 @@ def rate_for(seconds: float, step: Callable[[int], object]) -> float:
             return calls / (time.perf_counter() - started)
 
 
-def in_process(url: str, path: Path, ids: list[uuid.UUID], seconds: float) -> tuple[float, float]:
+def in_process(url: str, ids: list[uuid.UUID], seconds: float) -> tuple[float, float]:
     rng = random.Random(7)
     holders = [Holder.subject(rng.choice(ids)) for _ in range(65_536)]
     codes = [h.code for h in holders]
 
-    bare = sqlite3.connect(path, isolation_level=None)
-    sql = (
-        "SELECT status, event_id, expires_at, evidenced FROM consent_state "
-        "WHERE controller_id = ? AND holder = ? AND target = ?"
-    )
+    bare: sqlite3.Connection | psycopg.Connection[Any]
+    if url.startswith("sqlite"):
+        bare = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        sql = LOOKUP.format(p="?")
 
-    def bare_lookup(i: int) -> object:
-        return bare.execute(sql, (CONTROLLER, codes[i & 65_535], TARGET.code)).fetchone()
+        def bare_lookup(i: int) -> object:
+            return bare.execute(sql, (CONTROLLER, codes[i & 65_535], TARGET.code)).fetchone()
+
+    else:
+        bare = psycopg.connect(libpq_url(url), autocommit=True)
+        pg_sql = LOOKUP.format(p="%s")
+        pg = bare
+
+        def bare_lookup(i: int) -> object:
+            return pg.execute(pg_sql, (CONTROLLER, codes[i & 65_535], TARGET.code), prepare=True).fetchone()
 
     engine = make_engine(url)
     checker = ConsentChecker(engine)
@@ -155,6 +179,26 @@ def in_process(url: str, path: Path, ids: list[uuid.UUID], seconds: float) -> tu
     engine.dispose()
     bare.close()
     return ours, baseline
+
+
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as libpq reads it."""
+    return make_url(normalise_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new database on the server of ``server_url``, dropped afterwards; yields its URL."""
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    name = f"dataright_bench_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def free_port() -> int:
@@ -186,6 +230,24 @@ def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Ite
         process.wait(timeout=30)
 
 
+async def _connect(host: str, port: int, count: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    return [await asyncio.open_connection(host, port) for _ in range(count)]
+
+
+async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[float, bytes]:
+    """One request on a keep-alive connection: (latency in ms, status code)."""
+    sent = time.perf_counter()
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = CONTENT_LENGTH.search(head)
+    await reader.readexactly(int(length.group(1)) if length else 0)
+    return (time.perf_counter() - sent) * 1000, head[9:12]
+
+
+def _request(path: str, host: str, extra: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
+
+
 async def _open_loop(base: str, paths: list[str], headers: dict[str, str], rate: float) -> tuple[list[float], float]:
     """Send ``paths`` at ``rate`` per second whatever the answers' pace (open loop), over keep-alive connections.
 
@@ -196,21 +258,17 @@ async def _open_loop(base: str, paths: list[str], headers: dict[str, str], rate:
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    for _ in range(CONNECTIONS):
-        pool.put_nowait(await asyncio.open_connection(host, port))
+    for connection in await _connect(host, port, CONNECTIONS):
+        pool.put_nowait(connection)
     latencies: list[float] = []
 
     async def one(path: str) -> None:
         reader, writer = await pool.get()
         try:
-            sent = time.perf_counter()
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode())
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = CONTENT_LENGTH.search(head)
-            await reader.readexactly(int(length.group(1)) if length else 0)
-            latencies.append((time.perf_counter() - sent) * 1000)
-            if head[9:12] != b"200":
-                raise SystemExit(f"GET {path}: {head[:12].decode()}")
+            latency, status = await _get(reader, writer, _request(path, host, extra))
+            latencies.append(latency)
+            if status != b"200":
+                raise SystemExit(f"GET {path}: {status.decode()}")
         finally:
             pool.put_nowait((reader, writer))
 
@@ -228,12 +286,49 @@ async def _open_loop(base: str, paths: list[str], headers: dict[str, str], rate:
     return latencies, achieved
 
 
+async def _closed_loop(base: str, paths: list[str], headers: dict[str, str]) -> tuple[list[float], int, float]:
+    """``BURST_CONNECTIONS`` connections at once, each sending its share of ``paths`` back to back.
+    Returns the latencies of the answers that came, the count of errors (not 200, or no answer; a connection
+    that fails is opened again) and the requests per second."""
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    connections = await _connect(host, port, BURST_CONNECTIONS)
+    latencies: list[float] = []
+    errors = 0
+
+    async def client(index: int) -> None:
+        nonlocal errors
+        reader, writer = connections[index]
+        for path in paths[index::BURST_CONNECTIONS]:
+            try:
+                latency, status = await asyncio.wait_for(_get(reader, writer, _request(path, host, extra)), 30)
+                latencies.append(latency)
+                errors += status != b"200"
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+                errors += 1
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(BURST_CONNECTIONS)))
+    return latencies, errors, len(paths) / (time.perf_counter() - started)
+
+
 def steady(base: str, paths: list[str], headers: dict[str, str], rate: float) -> tuple[float, float, float]:
     """(p50 ms, p99 ms, requests per second achieved) after a short warm-up."""
     asyncio.run(_open_loop(base, paths[:200], headers, rate))
     latencies, achieved = asyncio.run(_open_loop(base, paths, headers, rate))
     cuts = statistics.quantiles(latencies, n=100)
     return cuts[49], cuts[98], achieved
+
+
+def burst(base: str, paths: list[str], headers: dict[str, str]) -> tuple[float, float, float, int]:
+    """(p50 ms, p99 ms, requests per second, errors) of a closed-loop burst over 64 connections."""
+    latencies, errors, achieved = asyncio.run(_closed_loop(base, paths, headers))
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
+    return cuts[49], cuts[98], achieved, errors
 
 
 BARE_APP = textwrap.dedent(
@@ -250,8 +345,51 @@ BARE_APP = textwrap.dedent(
     """
 )
 
+# The same lookup as the server's check, with psycopg 3 through an asyncio pool, and the same JSON answer.
+BARE_PG_APP = textwrap.dedent(
+    f"""
+    import os
+    from contextlib import asynccontextmanager
 
-def http(folder: Path, url: str, ids: list[uuid.UUID], requests: int, rate: float) -> tuple[tuple[float, ...], ...]:
+    from fastapi import FastAPI
+    from psycopg_pool import AsyncConnectionPool
+
+    SQL = {LOOKUP.format(p="%s")!r}
+    pool = AsyncConnectionPool(
+        os.environ["BENCH_PG_URL"], min_size={CHECK_POOL_SIZE}, max_size={CHECK_POOL_SIZE},
+        kwargs={{"autocommit": True}}, open=False,
+    )
+
+
+    @asynccontextmanager
+    async def lifespan(app):
+        await pool.open(wait=True)
+        yield
+        await pool.close()
+
+
+    app = FastAPI(lifespan=lifespan)
+
+
+    @app.get("/check")
+    async def check(controller: str, subject_id: str, purpose: str) -> dict[str, object]:
+        target = "purpose:" + purpose
+        async with pool.connection() as connection:
+            cursor = await connection.execute(SQL, (controller, "s:" + subject_id, target))
+            row = await cursor.fetchone()
+        allowed = row is not None and row[0] == "given"
+        return {{"target": target, "allowed": allowed, "basis": "consent",
+                "reason": "consent_given" if allowed else "no_consent", "event_id": row[1] if row else None}}
+    """
+)
+
+Figures = tuple[float, ...]
+
+
+def http(
+    folder: Path, url: str, ids: list[uuid.UUID], requests: int, rate: float
+) -> tuple[Figures, Figures, Figures, Figures]:
+    """(ours steady, baseline steady, ours burst, baseline burst)."""
     # The client shares the process with the seeded ids and everything imported; a full garbage collection of
     # those took ~80 ms here, during which the client neither sent on schedule nor read answers (then sent a
     # burst). Freezing them keeps the client's collections small, for both servers alike.
@@ -264,51 +402,74 @@ def http(folder: Path, url: str, ids: list[uuid.UUID], requests: int, rate: floa
     env = {**os.environ, "DATARIGHT_DATABASE_URL": url, "DATARIGHT_SECRET_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
     rng = random.Random(11)
     chosen = [rng.choice(ids) for _ in range(requests)]
+    bursting = [rng.choice(ids) for _ in range(BURST_CONNECTIONS * BURST_PER_CONNECTION)]
+    query = f"controller={CONTROLLER}&subject_id={{}}&purpose=analytics"
 
     port = free_port()
     serve = "from dataright.cli.main import app; app()"
     command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
+    auth = {"Authorization": f"Bearer {token}"}
     with server(command, env, folder, port) as base:
-        paths = [f"/api/v1/consent/check?controller={CONTROLLER}&subject_id={s}&purpose=analytics" for s in chosen]
-        ours = steady(base, paths, {"Authorization": f"Bearer {token}"}, rate)
+        ours = steady(base, [f"/api/v1/consent/check?{query.format(s)}" for s in chosen], auth, rate)
+        ours_burst = burst(base, [f"/api/v1/consent/check?{query.format(s)}" for s in bursting], auth)
 
-    (folder / "bare_app.py").write_text(BARE_APP)
+    postgres = not url.startswith("sqlite")
+    (folder / "bare_app.py").write_text(BARE_PG_APP if postgres else BARE_APP)
+    if postgres:
+        env["BENCH_PG_URL"] = libpq_url(url)
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port", str(port)]
     with server(command, env, folder, port) as base:
-        baseline = steady(base, ["/check"] * requests, {}, rate)
-    return ours, baseline
+        baseline = steady(base, [f"/check?{query.format(s)}" if postgres else "/check" for s in chosen], {}, rate)
+        baseline_burst = burst(base, [f"/check?{query.format(s)}" if postgres else "/check" for s in bursting], {})
+    return ours, baseline, ours_burst, baseline_burst
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database",
+        help="postgresql://user@host:port/db: measure on a new database created on that server (default: SQLite)",
+    )
     parser.add_argument("--subjects", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=500.0, help="HTTP requests per second")
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each in-process measurement")
     args = parser.parse_args()
+    if args.database and not normalise_url(args.database).startswith("postgresql"):
+        parser.error(f"--database {args.database}: give a postgresql:// URL (SQLite is the default)")
 
-    with tempfile.TemporaryDirectory(prefix="dataright-bench-") as scratch:
-        folder = Path(scratch)
-        path = folder / "bench.sqlite3"
-        url = f"sqlite:///{path}"
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dataright-bench-")))
+        if args.database:
+            url = stack.enter_context(postgres_database(args.database))
+            where = make_url(url).render_as_string(hide_password=True)
+        else:
+            path = folder / "bench.sqlite3"
+            url = f"sqlite:///{path}"
+            where = str(path)
         use_settings(Settings(database_url=url, secret_key=SECRET))
         started = time.perf_counter()
         ids = seed(url, args.subjects)
-        print(
-            f"seeded {len(ids):,} subjects in {time.perf_counter() - started:.1f} s ({path.stat().st_size >> 20} MiB)"
-        )
+        print(f"seeded {len(ids):,} subjects in {time.perf_counter() - started:.1f} s ({where})")
 
-        ours, baseline = in_process(url, path, ids, args.seconds)
-        print(
-            f"in-process checks:   {ours:>10,.0f} /s   bare sqlite3 PK lookup: {baseline:>10,.0f} /s   "
-            f"ratio {ours / baseline:.2f}"
+        ours, baseline = in_process(url, ids, args.seconds)
+        bare = "bare psycopg PK lookup" if args.database else "bare sqlite3 PK lookup"
+        print(f"in-process checks:   {ours:>10,.0f} /s   {bare}: {baseline:>10,.0f} /s   ratio {ours / baseline:.2f}")
+        (p50, p99, achieved), (b50, b99, b_achieved), burst_ours, burst_bare = http(
+            folder, url, ids, args.requests, args.rate
         )
-        (p50, p99, achieved), (b50, b99, b_achieved) = http(folder, url, ids, args.requests, args.rate)
+        route = "bare FastAPI+psycopg pool route" if args.database else "bare FastAPI route"
         print(
             f"HTTP check, {args.requests:,} requests at {achieved:.0f} req/s: p50 {p50:.2f} ms, p99 {p99:.2f} ms   "
-            f"bare FastAPI route at {b_achieved:.0f} req/s: p50 {b50:.2f} ms, p99 {b99:.2f} ms   "
+            f"{route} at {b_achieved:.0f} req/s: p50 {b50:.2f} ms, p99 {b99:.2f} ms   "
             f"ratio p50 {p50 / b50:.2f}, p99 {p99 / b99:.2f}"
+        )
+        (q50, q99, q_rate, q_errors), (c50, c99, c_rate, c_errors) = burst_ours, burst_bare
+        print(
+            f"HTTP check, {BURST_CONNECTIONS} concurrent connections, {BURST_CONNECTIONS * BURST_PER_CONNECTION:,} "
+            f"requests: {q_rate:.0f} req/s, p50 {q50:.2f} ms, p99 {q99:.2f} ms, errors {q_errors}   "
+            f"{route}: {c_rate:.0f} req/s, p50 {c50:.2f} ms, p99 {c99:.2f} ms, errors {c_errors}"
         )
 
 

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    """Connections the server keeps open to a PostgreSQL database for its sessions (SQLAlchemy's ``pool_size``)."""
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    """Connections opened beyond ``db_pool_size`` under load and closed when given back."""
+    check_pool_size: int = Field(default=8, ge=1, le=1000)
+    """On PostgreSQL, the consent check's own connections (an asyncio pool beside the sessions' pool)."""
+    worker_threads: int = Field(default=40, ge=1, le=1000)
+    """Worker threads the server runs blocking work in (AnyIO's default thread limit)."""
     db_pool_timeout: float = Field(5.0, gt=0)
     """Seconds a request waits for a free database connection before it is answered 503 with Retry-After."""
     db_write_timeout: float = Field(5.0, gt=0)
@@ -189,6 +197,7 @@ class Keys:
     identity_encryption: bytes  # AES-256-GCM over identifiers, so staff can contact the person
     link_signing: bytes  # HMAC over signed links (unsubscribe, confirmation)
     audit_head: bytes  # HMAC over the audit chain's signed heads
+    pseudonym: bytes = b""  # HMAC behind erasure's stable pseudonyms in the organisation's datastores
 
     def __repr__(self) -> str:
         return "Keys(<hidden>)"
@@ -206,6 +215,7 @@ def derive_keys(secret: str) -> Keys:
         identity_encryption=_hkdf(raw, "dataright/identity-encryption/v1"),
         link_signing=_hkdf(raw, "dataright/link-signing/v1"),
         audit_head=_hkdf(raw, "dataright/audit-head/v1"),
+        pseudonym=_hkdf(raw, "dataright/dataset-pseudonym/v1"),
     )
 
 
@@ -227,3 +237,8 @@ def use_settings(settings: Settings | None) -> None:
     global _active
     _active = settings
     _from_environment.cache_clear()
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for datasets whose URLs and API keys name ``${VAR}`` secrets."""
+    return dict(os.environ)

@@ -19,7 +19,10 @@ RFC 9457 problem+json response and the CLI to a non-zero exit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DataRightError(Exception):
@@ -105,3 +108,46 @@ class Unavailable(DataRightError):
 class ConfigurationError(DataRightError):
     title = "Server misconfigured"
     status = 500
+
+
+def problem_type(error: type[DataRightError]) -> str:
+    """``urn:dataright:problem:<kind>``: ``NotFound`` -> ``urn:dataright:problem:not-found``."""
+    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", error.__name__).lower()
+    return f"urn:dataright:problem:{kebab}"
+
+
+# The shape every error takes when it leaves the API (RFC 9457), for the OpenAPI document and for answers
+# that carry a problem inside a success (a batch item that could not be answered).
+class ProblemItem(BaseModel):
+    """One problem of a request: where (a JSON pointer into the body, a parameter, or a line and column of a
+    malformed body) and what."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    detail: str
+    pointer: str | None = Field(None, description="JSON pointer into the request body, e.g. `#/items/0/purpose`.")
+    parameter: str | None = Field(None, description="The name of the parameter at fault.")
+    in_: str | None = Field(None, alias="in", description="Where the parameter is: `path`, `query` or `header`.")
+    line: int | None = Field(None, description="Line (from 1) of the request body where it stops being JSON.")
+    column: int | None = Field(None, description="Column (from 1) on that line.")
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 ``application/problem+json``."""
+
+    type: str = Field(description="`urn:dataright:problem:<kind>` for dataright's own errors, else `about:blank`.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str = Field(description="The path of the request.")
+    errors: list[ProblemItem] | None = Field(None, description="Each problem of an invalid request.")
+
+    @classmethod
+    def of(cls, error: DataRightError, instance: str) -> Problem:
+        return cls(
+            type=problem_type(type(error)),
+            title=error.title,
+            status=error.status,
+            detail=str(error) if error.status < 500 else None,
+            instance=instance,
+        )

@@ -6,24 +6,30 @@ Each test works on a database of its own (it tampers with it) through ``datarigh
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from functools import partial
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from dataright.audit.service import append, seal_pending
+from dataright.audit.service import SignedHead, append, seal_pending
 from dataright.cli.main import app
 from dataright.config import Settings, use_settings
 from dataright.consent import service
 from dataright.consent.targets import Target
+from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Declaration
 from dataright.identity import service as identity
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import upgrade
+from dataright.web.app import create_app
 from fixtures.db import TEST_SECRET
 
 runner = CliRunner()
@@ -173,3 +179,47 @@ def test_a_head_that_was_edited_or_is_not_a_head_is_refused(url: str, tmp_path: 
     head.write_text("{not json")
     code, output = _verify("--expect-head", str(head))
     assert code == 1 and f"--expect-head {head}: not a signed audit head: not JSON (line 1, column 2" in output
+
+
+def test_the_server_seals_and_writes_signed_heads_to_the_configured_file_and_url(
+    url: str, tmp_path: Path, examples_dir: Path
+) -> None:
+    received: list[bytes] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    collector = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    head = tmp_path / "heads" / "head.json"
+    settings = Settings(
+        database_url=url,
+        secret_key=TEST_SECRET,
+        audit_head_file=head,
+        audit_head_url=f"http://127.0.0.1:{collector.server_address[1]}/heads",
+        audit_seal_interval=0.05,
+    )
+    app = create_app(settings, DeclarationRegistry.from_paths([examples_dir / "nexalearn"]))
+    try:
+        with TestClient(app):
+            with session_scope(app.state.session_factory) as s:
+                for i in range(3):
+                    append(s, actor="test", action="test.entry", entity_type="test", entity_id=str(i))
+            deadline = time.monotonic() + 30
+            while not head.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert head.exists()  # the first head is written right after start
+        # on stop the server seals what is left and writes a last head
+        written = SignedHead.loads(head.read_text())
+    finally:
+        collector.shutdown()
+    assert written.seq >= 3 and written.valid(settings.keys().audit_head)
+    assert SignedHead.loads(received[-1].decode()) == written
+    code, output = _verify("--no-seal", "--expect-head", str(head))
+    assert code == 0 and "extends the head" in output, output

@@ -25,7 +25,8 @@ from dataright.config import Settings, use_settings
 from dataright.consent.coverage import CONSENT_EVENTS
 from dataright.consent.models import ConsentEvent
 from dataright.declarations.registry import DeclarationRegistry
-from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.errors import Unavailable
+from dataright.storage.engine import make_engine, make_session_factory, run_in_transaction, session_scope
 from dataright.storage.migrate import upgrade
 from dataright.web.app import create_app
 from fixtures.db import TEST_SECRET
@@ -160,3 +161,24 @@ def test_a_write_that_cannot_get_the_sqlite_write_lock_in_time_is_a_quick_503_an
     assert "busy" in response.json()["detail"]
     assert _stored(storm_url, [key]) == {}
     _chain_ok(storm_url)
+
+
+def test_a_write_that_finds_no_free_connection_in_time_is_unavailable_and_writes_nothing(
+    storm_url: str, backend: str
+) -> None:
+    engine = make_engine(storm_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    factory = make_session_factory(engine)
+    written: list[str] = []
+
+    def work(session: object) -> None:
+        written.append("ran")
+
+    try:
+        # the only connection is taken by a long request
+        with engine.connect(), pytest.raises(Unavailable, match="no free database connection") as caught:
+            run_in_transaction(factory, work)
+        assert caught.value.retry_after >= 1 and written == []
+        run_in_transaction(factory, work)  # once the connection is back, the write runs
+        assert written == ["ran"]
+    finally:
+        engine.dispose()

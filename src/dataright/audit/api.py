@@ -42,7 +42,7 @@ def list_entries(
     controller_id: str,
     key: Admin,
     session: ReadSession,
-    after_id: Annotated[int, Query(ge=0, description="Return entries after this id.")] = 0,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1, description="Return entries after this id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """One controller's audit entries, oldest first, a page at a time."""

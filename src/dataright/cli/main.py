@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, consent, database, declarations, documents, keys, lint, requests, serve
+from dataright.cli import audit, consent, database, datasets, declarations, documents, dsr, keys, lint, requests, serve
 
 app = typer.Typer(
     name="dataright",
@@ -22,4 +22,10 @@ keys.register(app)
 documents.register(app)
 consent.register(app)
 requests.register(app)
+dsr.register(app)
+datasets.register(app)
 serve.register(app)
+
+
+if __name__ == "__main__":
+    app()

@@ -4,7 +4,8 @@ Every route but the cookie banner's acts for the controller named in the ``contr
 (``web.dependencies``) with a ``consent:read`` or ``consent:write`` key. ``POST /api/v1/cookie-consent``
 is public: a banner runs in a visitor's browser, where no secret can be kept; it records choices of an
 anonymous device only (never of a subject), and each client address may call it a limited number of times
-a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is honoured.
+a minute. A ``Sec-GPC: 1`` header on any request carrying a choice or a check is honoured; only a request that
+records (the banner's, or one with a ``consent:write`` key) records it as an opt-out: a check never writes.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
 from dataright.consent import service
-from dataright.consent.check import ConsentChecker, decided_by_state_alone
+from dataright.consent.check import AsyncConsentChecker, ConsentChecker, decided_by_state_alone
 from dataright.consent.dnc import DncRegistry
 from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
@@ -33,6 +34,7 @@ from dataright.consent.schemas import (
     EventIn,
     EventOut,
     HistoryOut,
+    ItemProblem,
     LinkDeviceIn,
     PreferenceOut,
     PreferencesIn,
@@ -44,15 +46,17 @@ from dataright.consent.schemas import (
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
-from dataright.errors import DataRightError, NotFound, ValidationFailed
+from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
 from dataright.identity import service as identity
-from dataright.storage.engine import session_scope
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry
+from dataright.storage.engine import run_in_transaction
+from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, problems
 from dataright.web.idempotency import IdempotentWrite
 
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
+MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in the database
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
 
 
 class RateLimited(DataRightError):
@@ -147,17 +151,15 @@ def _decide(
     subject_id: uuid.UUID | None,
     device: str | None,
     identifier: tuple[str, str] | None,
-    actor: str,
 ) -> Decision:
-    """One check; a subject or device the ledger has never seen gets what the legal basis alone says."""
+    """One check, reading only; a subject or device the ledger has never seen gets what the legal basis alone
+    says. A GPC signal is honoured in the answer and not recorded."""
     if sum(x is not None for x in (subject_id, device, identifier)) != 1:
         raise ValidationFailed("give exactly one of subject_id, device_id or an identifier (email, phone, customer_id)")
     signal = gpc(request)
     device_id: uuid.UUID | None = None
     if device is not None:
         found = identity.find_device(session, controller, device)
-        if found is None and signal:
-            found = identity.get_or_create_device(session, controller, device, actor=actor)
         device_id = found.id if found is not None else None
     elif identifier is not None:
         region = declaration.controller_by_id[controller].country
@@ -175,7 +177,6 @@ def _decide(
         subject_id=subject_id,
         device_id=device_id,
         gpc=signal,
-        actor=actor,
         dnc=dnc_registry(request),
     )
 
@@ -187,34 +188,39 @@ def _decide(
 async def check(
     request: Request, controller: str, key: ConsentQueryReader, query: Annotated[CheckQuery, Query()]
 ) -> DecisionOut:
-    """May this purpose / cookie category / topic × channel be used for this subject or device now?
+    """May this purpose, cookie category or topic × channel be used for this subject or device now?
 
-    Answers allowed or not, the legal basis and the event that decided it. Look subjects up by e-mail,
-    phone or customer id with the batch form (identifiers do not belong in URLs).
+    Give exactly one of ``purpose``, ``cookie`` or ``topic`` (with ``channel``), and one of ``subject_id`` or
+    ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
+    it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
+    phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
 
-    (``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is
-    one prepared primary-key lookup by the app's ``ConsentChecker``, far cheaper than the hop to a worker
-    thread a plain route costs, and opens no session; on PostgreSQL that lookup crosses the network, so it
-    takes the worker-thread hop after all. A device, which must be looked up, a GPC signal, which
-    may be recorded, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker thread
-    and a session. The query is one model: FastAPI reads it faster than as separate parameters.)
+    A ``Sec-GPC: 1`` header is honoured in the answer (no sale, sharing or targeted advertising) but not
+    recorded: a check never changes anything. Record the opt-out through the cookie banner's route or with a
+    ``consent:write`` key.
     """
+    # ``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is one
+    # prepared primary-key lookup and opens no session: on SQLite by the app's ``ConsentChecker``, inline (far
+    # cheaper than the hop to a worker thread a plain route costs); on PostgreSQL by its ``AsyncConsentChecker``,
+    # awaited on the event loop with a connection of its own pool, borrowed for the lookup alone. A device,
+    # which must be looked up, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker
+    # thread and a read-only session (so does PostgreSQL when the app was not started: no lifespan, no pool).
     declaration = declaration_of(request.app.state.registry, controller)
     target = query.target()
     signal = gpc(request)
     subject_id, device_id = query.subject_id, query.device_id
     if subject_id is not None and device_id is None:
         rules = rules_for(declaration, controller)
-        if decided_by_state_alone(rules.rule(target), gpc=signal):
-            checker: ConsentChecker = request.app.state.consent_checker
+        if decided_by_state_alone(rules.rule(target)):
             holder = Holder.subject(subject_id)
+            fast: AsyncConsentChecker | None = request.app.state.async_checker
+            if fast is not None:
+                return DecisionOut.of(target, await fast.check(rules, holder, target, gpc=signal))
             if request.app.state.settings.is_sqlite:
+                checker: ConsentChecker = request.app.state.consent_checker
                 return DecisionOut.of(target, checker.check(rules, holder, target, gpc=signal))
-            # on a server database the lookup is a network round trip: it must not block the event loop
-            answer = await run_in_threadpool(checker.check, rules, holder, target, gpc=signal)
-            return DecisionOut.of(target, answer)
     decision = await run_in_threadpool(
-        _decide_in_own_session, request, declaration, controller, target, subject_id, device_id, actor_of(key)
+        _decide_in_own_session, request, declaration, controller, target, subject_id, device_id
     )
     return DecisionOut.of(target, decision)
 
@@ -226,21 +232,15 @@ def _decide_in_own_session(
     target: Target,
     subject_id: uuid.UUID | None,
     device_id: str | None,
-    actor: str,
 ) -> Decision:
-    """``_decide`` in a transaction of its own, begun as a writer when a GPC signal may be recorded."""
-    with session_scope(request.app.state.session_factory, write=gpc(request)) as session:
+    """``_decide`` in a read-only transaction of its own."""
+
+    def work(session: Session) -> Decision:
         return _decide(
-            request,
-            session,
-            declaration,
-            controller,
-            target,
-            subject_id=subject_id,
-            device=device_id,
-            identifier=None,
-            actor=actor,
+            request, session, declaration, controller, target, subject_id=subject_id, device=device_id, identifier=None
         )
+
+    return run_in_transaction(request.app.state.session_factory, work, write=False)
 
 
 @router.post("/api/v1/consent/check/batch", response_model=BatchOut)
@@ -252,24 +252,35 @@ async def check_batch(
     writer: IdempotentWrite,
     registry: Registry,
 ) -> BatchOut:
-    """Many checks in one call, answered in order; items may name the subject by an identifier."""
+    """Many checks in one call, answered in order; items may name the subject by e-mail, phone or customer id.
+
+    An item that cannot be answered (a purpose not declared, an address that is not one) gets its own
+    ``problem`` in its place; the other items are answered. Like the single check, it honours a
+    ``Sec-GPC: 1`` header in its answers and records nothing.
+    """
     declaration = declaration_of(registry, controller)
 
     def work(session: Session) -> BatchOut:
-        results: list[DecisionOut] = []
-        for item in body.items:
-            target = item.target()
-            decision = _decide(
-                request,
-                session,
-                declaration,
-                controller,
-                target,
-                subject_id=item.subject_id,
-                device=item.device_id,
-                identifier=item.identifier(),
-                actor=actor_of(key),
-            )
+        results: list[DecisionOut | ItemProblem] = []
+        for index, item in enumerate(body.items):
+            try:
+                with session.begin_nested():
+                    target = item.target()
+                    decision = _decide(
+                        request,
+                        session,
+                        declaration,
+                        controller,
+                        target,
+                        subject_id=item.subject_id,
+                        device=item.device_id,
+                        identifier=item.identifier(),
+                    )
+            except DataRightError as error:
+                if error.status >= 500:
+                    raise
+                results.append(ItemProblem(problem=Problem.of(error, f"{request.url.path}#/items/{index}")))
+                continue
             results.append(DecisionOut.of(target, decision))
         return BatchOut(results=results)
 
@@ -279,7 +290,29 @@ async def check_batch(
 # ------------------------------------------------------------------------------------------------
 # recording and history
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/consent/events", response_model=EventOut, status_code=201)
+def _links_from_event(subject_path: str, event_path: str | None) -> dict[str, Any]:
+    """OpenAPI links from an answer naming an event and its subject to the routes that read them."""
+    controller = "$request.query.controller"
+    subject = {"subject_id": f"$response.body#{subject_path}", "controller": controller}
+    links: dict[str, Any] = {
+        "SubjectHistory": {"operationId": "consentHistory", "parameters": subject},
+        "SubjectPreferences": {"operationId": "getPreferences", "parameters": subject},
+        "ChangePreferences": {"operationId": "putPreferences", "parameters": subject},
+    }
+    if event_path is not None:
+        links["Event"] = {
+            "operationId": "getConsentEvent",
+            "parameters": {"event_id": f"$response.body#{event_path}", "controller": controller},
+        }
+    return links
+
+
+@router.post(
+    "/api/v1/consent/events",
+    response_model=EventOut,
+    status_code=201,
+    responses={201: {"description": "The event as recorded", "links": _links_from_event("/subject_id", "/id")}},
+)
 async def record_event(
     request: Request,
     controller: str,
@@ -333,13 +366,18 @@ async def record_event(
     return await writer(work)
 
 
-@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut)
-def get_event(event_id: int, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
+@router.get("/api/v1/consent/events/{event_id}", response_model=EventOut, operation_id="getConsentEvent")
+def get_event(event_id: EventId, controller: str, key: ConsentQueryReader, session: ReadSession) -> EventOut:
     """One event with its receipt."""
     return EventOut.of(service.get_event(session, controller_id=controller, event_id=event_id))
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/history", response_model=HistoryOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/history",
+    response_model=HistoryOut,
+    operation_id="consentHistory",
+    responses={200: {"description": "The events", "links": _links_from_event("/subject_id", None)}},
+)
 def history(subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession) -> HistoryOut:
     """Every consent event of the subject, in the order they happened, each with its receipt."""
     events = service.history(session, controller_id=controller, subject_id=subject_id)
@@ -368,7 +406,9 @@ def _preferences(session: Session, declaration: Declaration, controller: str, su
     )
 
 
-@router.get("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.get(
+    "/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut, operation_id="getPreferences"
+)
 def get_preferences(
     subject_id: uuid.UUID, controller: str, key: ConsentQueryReader, session: ReadSession, registry: Registry
 ) -> PreferencesOut:
@@ -376,7 +416,12 @@ def get_preferences(
     return _preferences(session, declaration_of(registry, controller), controller, subject_id)
 
 
-@router.put("/api/v1/consent/subjects/{subject_id}/preferences", response_model=PreferencesOut)
+@router.put(
+    "/api/v1/consent/subjects/{subject_id}/preferences",
+    response_model=PreferencesOut,
+    operation_id="putPreferences",
+    responses={200: {"description": "The preferences now", "links": _links_from_event("/subject_id", None)}},
+)
 async def put_preferences(
     request: Request,
     subject_id: uuid.UUID,
@@ -433,7 +478,7 @@ def unsubscribe_link(
 # ------------------------------------------------------------------------------------------------
 # cookie banners and devices
 # ------------------------------------------------------------------------------------------------
-@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201)
+@router.post("/api/v1/cookie-consent", response_model=CookieConsentOut, status_code=201, responses=problems(404, 429))
 async def cookie_consent(
     request: Request, body: CookieConsentIn, writer: IdempotentWrite, registry: Registry
 ) -> CookieConsentOut:

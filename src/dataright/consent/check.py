@@ -4,12 +4,19 @@ The SELECT is built once with SQLAlchemy Core, compiled once per dialect and the
 statement through ``connection.execute`` (sqlite3 and psycopg 3 both have it; SQLite's statement cache and
 psycopg's automatic prepare make it a prepared point lookup); no ORM, no per-call statement building.
 The decision itself is ``rules.decide``. There is no cache in front: a write committed anywhere is seen
-by the next check.
+by the next check. A check only reads: a ``Sec-GPC: 1`` signal is honoured in the answer, never recorded.
 
-Two doors share this code: ``service.check`` runs it on a session's own connection (so it sees that
-session's uncommitted writes), and ``ConsentChecker`` keeps one autocommit connection per thread for
-callers that check at high rates in-process (the HTTP check route among them, when
-``decided_by_state_alone`` says the checker's answer is the service's).
+Three doors share this code:
+
+* ``service.check`` runs it on a session's own connection (so it sees that session's uncommitted writes);
+* ``ConsentChecker`` keeps one autocommit connection per thread for callers that check at high rates
+  in-process (the HTTP check route on SQLite, inline on the event loop). Its connections are its own, opened
+  outside the engine's pool, so they never hold connections the sessions need; there are at most as many
+  as threads that ever called it;
+* ``AsyncConsentChecker`` answers on PostgreSQL without a worker thread: psycopg 3 async connections from a
+  pool of its own (``psycopg_pool``), each borrowed for one lookup and given back at once.
+
+The HTTP check route uses the checkers when ``decided_by_state_alone`` says their answer is the service's.
 """
 
 from __future__ import annotations
@@ -20,8 +27,11 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, Select, bindparam, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.pool import NullPool
 
 from dataright.consent.models import ConsentState
 from dataright.consent.rules import (
@@ -35,6 +45,8 @@ from dataright.consent.rules import (
     latest,
 )
 from dataright.consent.targets import Holder, Target, TargetKind
+from dataright.errors import Unavailable
+from dataright.storage.engine import make_engine
 
 _TABLE = ConsentState.__table__
 _KINDS = {kind.value: kind for kind in EventKind}
@@ -71,12 +83,17 @@ class StateReader:
         self._one_sql, self._two_sql = one.string, two.string
         self._datetime = _datetime_reader(dialect)
 
-    def read(self, dbapi_connection: Any, controller_id: str, holder: str, target: str) -> StateView | None:
+    def _one_params(self, controller_id: str, holder: str, target: str) -> Any:
         if self._positional:
-            params: Any = (controller_id, holder, target)
-        else:
-            params = {"controller_id": controller_id, "holder": holder, "target": target}
-        row = dbapi_connection.execute(self._one_sql, params).fetchone()
+            return (controller_id, holder, target)
+        return {"controller_id": controller_id, "holder": holder, "target": target}
+
+    def _two_params(self, controller_id: str, holder: str, first: str, second: str) -> Any:
+        if self._positional:
+            return (controller_id, holder, first, second)
+        return {"controller_id": controller_id, "holder": holder, "first": first, "second": second}
+
+    def _one_view(self, row: Any) -> StateView | None:
         if row is None:
             return None
         status, event_id, expires, evidenced = row
@@ -85,18 +102,34 @@ class StateReader:
         expires_at = self._datetime(expires) if expires is not None and kind is EventKind.given else None
         return StateView(kind, event_id, expires_at, bool(evidenced))
 
-    def read_two(
-        self, dbapi_connection: Any, controller_id: str, holder: str, first: str, second: str
-    ) -> tuple[StateView | None, StateView | None]:
-        if self._positional:
-            params: Any = (controller_id, holder, first, second)
-        else:
-            params = {"controller_id": controller_id, "holder": holder, "first": first, "second": second}
+    def _two_views(self, rows: Any, first: str, second: str) -> tuple[StateView | None, StateView | None]:
         views: dict[str, StateView] = {}
-        for target, status, event_id, expires, evidenced, occurred in dbapi_connection.execute(self._two_sql, params):
+        for target, status, event_id, expires, evidenced, occurred in rows:
             expires_at = self._datetime(expires) if expires is not None else None
             views[target] = StateView(_KINDS[status], event_id, expires_at, bool(evidenced), self._datetime(occurred))
         return views.get(first), views.get(second)
+
+    def read(self, dbapi_connection: Any, controller_id: str, holder: str, target: str) -> StateView | None:
+        params = self._one_params(controller_id, holder, target)
+        return self._one_view(dbapi_connection.execute(self._one_sql, params).fetchone())
+
+    def read_two(
+        self, dbapi_connection: Any, controller_id: str, holder: str, first: str, second: str
+    ) -> tuple[StateView | None, StateView | None]:
+        params = self._two_params(controller_id, holder, first, second)
+        return self._two_views(dbapi_connection.execute(self._two_sql, params), first, second)
+
+    async def read_async(
+        self, connection: psycopg.AsyncConnection[Any], controller_id: str, holder: str, target: str
+    ) -> StateView | None:
+        cursor = await connection.execute(self._one_sql, self._one_params(controller_id, holder, target))
+        return self._one_view(await cursor.fetchone())
+
+    async def read_two_async(
+        self, connection: psycopg.AsyncConnection[Any], controller_id: str, holder: str, first: str, second: str
+    ) -> tuple[StateView | None, StateView | None]:
+        cursor = await connection.execute(self._two_sql, self._two_params(controller_id, holder, first, second))
+        return self._two_views(await cursor.fetchall(), first, second)
 
 
 @cache
@@ -121,6 +154,19 @@ def current_state(
     return reader.read(dbapi_connection, rules.controller_id, holder, target.code)
 
 
+async def current_state_async(
+    reader: StateReader, connection: psycopg.AsyncConnection[Any], rules: ControllerRules, holder: str, rule: TargetRule
+) -> StateView | None:
+    """``current_state`` on a psycopg async connection."""
+    target = rule.target
+    if target.kind is TargetKind.topic and rule.purpose_id is not None:
+        own, purpose = await reader.read_two_async(
+            connection, rules.controller_id, holder, target.code, Target.purpose(rule.purpose_id).code
+        )
+        return latest(own, purpose)
+    return await reader.read_async(connection, rules.controller_id, holder, target.code)
+
+
 def evaluate(
     reader: StateReader,
     dbapi_connection: Any,
@@ -136,18 +182,28 @@ def evaluate(
     return decide(rule, state, now=now, gpc=gpc), state, rule
 
 
-def decided_by_state_alone(rule: TargetRule, *, gpc: bool) -> bool:
-    """Whether ``service.check`` of a subject for ``rule`` reads nothing but the consent state, so that
-    ``ConsentChecker.check`` gives the same answer: no GPC signal to record (``gpc`` on a target it applies
-    to) and no Do Not Call lookup of the subject's phone numbers (marketing by SMS or voice)."""
-    return not (gpc and rule.gpc_applies) and not dnc_applies(rule)
+def decided_by_state_alone(rule: TargetRule) -> bool:
+    """Whether ``service.check`` of a subject for ``rule`` reads nothing but the consent state, so that the
+    checkers give the same answer: not so for marketing by SMS or voice, which asks the Do Not Call registry
+    about the subject's phone numbers. (A GPC signal changes the answer, not what is read.)"""
+    return not dnc_applies(rule)
+
+
+def _own_engine(engine: Engine) -> Engine:
+    """An engine on ``engine``'s database whose connections belong to the caller alone (no pool): what a
+    checker holds for a thread's lifetime must not come out of the pool the sessions share. An in-memory
+    SQLite database exists only in its engine's connections, so that engine is used as it is."""
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return engine
+    return make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool)
 
 
 class ConsentChecker:
     """Fast in-process checks against committed state; safe to share between threads."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = _own_engine(engine)
+        self._owns_engine = self._engine is not engine
         self._reader = reader_for(engine.dialect)
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         self._local = threading.local()
@@ -205,3 +261,62 @@ class ConsentChecker:
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
+        if self._owns_engine:
+            self._engine.dispose()
+
+
+class AsyncConsentChecker:
+    """Checks on PostgreSQL from the event loop: psycopg 3 async connections (autocommit, so every lookup
+    sees the latest committed state and no transaction stays open) from a pool of the checker's own, each
+    borrowed for one lookup. ``open`` and ``close`` run on the event loop that will use it."""
+
+    def __init__(self, engine: Engine, *, size: int, timeout: float) -> None:
+        if engine.dialect.name != "postgresql":
+            raise ValueError(f"AsyncConsentChecker needs PostgreSQL, not {engine.dialect.name}")
+        self._reader = reader_for(engine.dialect)
+        self._timeout = timeout
+        conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo,
+            min_size=size,
+            max_size=size,
+            timeout=timeout,
+            kwargs={"autocommit": True},
+            open=False,
+            name="dataright-check",
+        )
+
+    async def open(self) -> None:
+        """Open the pool and wait for its connections (a database that does not answer fails start-up)."""
+        await self._pool.open(wait=True, timeout=self._timeout)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _state(self, rules: ControllerRules, holder: str, rule: TargetRule) -> StateView | None:
+        try:
+            async with self._pool.connection() as connection:
+                return await current_state_async(self._reader, connection, rules, holder, rule)
+        except PoolTimeout:
+            raise Unavailable("no free database connection for the check; try again shortly", retry_after=1) from None
+
+    async def check(
+        self,
+        rules: ControllerRules,
+        holder: Holder,
+        target: Target,
+        *,
+        now: datetime | None = None,
+        gpc: bool = False,
+    ) -> Decision:
+        """The decision for ``holder`` and ``target`` from committed state. A lookup on a connection that
+        fails (the database restarted) is tried once more: the pool drops a broken connection when it is
+        given back and opens a new one."""
+        rule = rules.rule(target)
+        state = None
+        if rule.reads_state:
+            try:
+                state = await self._state(rules, holder.code, rule)
+            except psycopg.OperationalError:
+                state = await self._state(rules, holder.code, rule)
+        return decide(rule, state, now=now or datetime.now(UTC), gpc=gpc)

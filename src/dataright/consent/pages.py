@@ -8,6 +8,8 @@ Both are public: the signed token is the credential. The page speaks the control
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -22,6 +24,9 @@ from dataright.errors import NotFound
 from dataright.web.dependencies import Registry, Writer
 
 router = APIRouter(tags=["unsubscribe"])
+INVALID_LINK: dict[int | str, dict[str, Any]] = {
+    404: {"description": "The link is not valid (or no longer).", "content": {"text/html": {}}}
+}
 
 _templates = Environment(loader=PackageLoader("dataright.web", "templates"), autoescape=select_autoescape(default=True))
 
@@ -73,7 +78,7 @@ def _resolve(token: str, registry: DeclarationRegistry) -> tuple[Unsubscribe, di
     return request, {"lang": lang, "controller": entry.controller.name, "topic": name, "channel": request.channel.value}
 
 
-@router.get("/u/{token}", response_class=HTMLResponse)
+@router.get("/u/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
 def confirm_page(token: str, registry: Registry) -> HTMLResponse:
     """A confirmation page with an unsubscribe button; nothing is recorded."""
     try:
@@ -83,7 +88,7 @@ def confirm_page(token: str, registry: Registry) -> HTMLResponse:
     return _page("confirm", shown, action=f"/u/{token}")
 
 
-@router.post("/u/{token}", response_class=HTMLResponse)
+@router.post("/u/{token}", response_class=HTMLResponse, responses=INVALID_LINK)
 async def one_click(token: str, request: Request, writer: Writer, registry: Registry) -> HTMLResponse:
     """Record the unsubscribe (RFC 8058 one-click); repeating it records nothing more."""
     try:

@@ -435,15 +435,15 @@ def check(
     device_id: uuid.UUID | None = None,
     now: datetime | None = None,
     gpc: bool = False,
-    actor: str = "api",
     phone: str | None = None,
     dnc: DncRegistry | None = None,
 ) -> Decision:
-    """May ``target`` be processed for this subject or device now?
+    """May ``target`` be processed for this subject or device now? Reads only.
 
-    With ``gpc`` the signal is honoured and, the first time, recorded as an opt-out (a write in the
-    caller's transaction). Marketing by SMS or voice to a Singapore number (``phone``, else the subject's
-    phone numbers) is checked against ``dnc``; without a registry such a message is refused as unchecked.
+    With ``gpc`` the signal is honoured in the answer (a sale/sharing/advertising target is refused) and
+    nothing is recorded: ``record_gpc``, or ``record`` with ``gpc``, records the opt-out. Marketing by SMS or
+    voice to a Singapore number (``phone``, else the subject's phone numbers) is checked against ``dnc``;
+    without a registry such a message is refused as unchecked.
     """
     rules = rules_for(declaration, controller_id)
     holder = _holder_code(subject_id, device_id)
@@ -451,14 +451,6 @@ def check(
     decision, state, rule = evaluate(
         reader_for(session.get_bind().dialect), connection, rules, holder.code, target, now=now or utcnow(), gpc=gpc
     )
-    if gpc and rule.gpc_applies and (state is None or state.status is not EventKind.gpc_opt_out):
-        try:
-            _holder(session, controller_id, subject_id, device_id)
-        except NotFound:
-            return decision  # nobody to record it for; the answer already honours the signal
-        recorded = _opt_out_by_gpc(session, declaration, rules, holder, method=Method.api, actor=actor)
-        by_target = {e.target: e.id for e in recorded}
-        decision = Decision(False, decision.basis, Reason.gpc_opt_out, by_target.get(target.code))
     if dnc_applies(rule) and decision.allowed:
         decision = _check_dnc(session, decision, state, rule, subject_id, phone, dnc)
     return decision
@@ -507,7 +499,6 @@ def check_many(
     items: Sequence[tuple[uuid.UUID | None, uuid.UUID | None, Target]],
     now: datetime | None = None,
     gpc: bool = False,
-    actor: str = "api",
     dnc: DncRegistry | None = None,
 ) -> list[Decision]:
     """``check`` for many (subject_id, device_id, target) triples, answered in order."""
@@ -522,7 +513,6 @@ def check_many(
             device_id=device_id,
             now=moment,
             gpc=gpc,
-            actor=actor,
             dnc=dnc,
         )
         for subject_id, device_id, target in items

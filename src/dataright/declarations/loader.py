@@ -25,6 +25,7 @@ from dataright.declarations.schema import Declaration
 from dataright.errors import DeclarationInvalid, DeclarationSyntaxError, Located
 
 PathT = tuple[str | int, ...]
+DATASETS_FOLDER = "datasets"  # dataset declarations may also live one file each in this subfolder
 SINGLETONS = frozenset({"organisation", "rights", "notice"})
 SECTIONS = frozenset(Declaration.model_fields)
 
@@ -94,6 +95,8 @@ class LoadedDeclaration:
 def declaration_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if (path / DATASETS_FOLDER).is_dir():
+            files += sorted(p for p in (path / DATASETS_FOLDER).iterdir() if p.suffix in (".yaml", ".yml"))
         if not files:
             raise DeclarationSyntaxError([Located(str(path), None, "", "no .yaml files in this folder")])
         return files

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dataright.declarations.datasets import Dataset
 from dataright.declarations.periods import Period
 from dataright.declarations.taxonomy import FIDES_CATEGORY_KEYS, FIDES_DATA_USE_KEYS, is_special_fides_key
 from dataright.declarations.timezones import closest_timezones, default_timezone, is_timezone, zones_of
@@ -548,6 +549,7 @@ class Declaration(Model):
     purposes: tuple[Purpose, ...] = Field(min_length=1)
     cookies: tuple[Cookie, ...] = ()
     communication_topics: tuple[CommunicationTopic, ...] = ()
+    datasets: tuple[Dataset, ...] = ()
     rights: RightsHandling = RightsHandling()
     notice: NoticeMeta
 
@@ -592,6 +594,13 @@ class Declaration(Model):
     def topic_by_id(self) -> dict[str, CommunicationTopic]:
         return {t.id: t for t in self.communication_topics}
 
+    @cached_property
+    def dataset_by_id(self) -> dict[str, Dataset]:
+        return {d.id: d for d in self.datasets}
+
+    def datasets_of(self, controller_id: str) -> tuple[Dataset, ...]:
+        return tuple(d for d in self.datasets if d.serves(controller_id))
+
     def purposes_of(self, controller_id: str) -> tuple[Purpose, ...]:
         return tuple(p for p in self.purposes if controller_id in p.controllers)
 
@@ -621,7 +630,7 @@ class Declaration(Model):
         """
         out: list[tuple[tuple[str | int, ...], str]] = []
 
-        def unique(section: str, items: tuple[Model, ...], attr: str = "id") -> set[str]:
+        def unique(section: str, items: tuple[BaseModel, ...], attr: str = "id") -> set[str]:
             seen: set[str] = set()
             for i, item in enumerate(items):
                 value = getattr(item, attr)
@@ -640,6 +649,7 @@ class Declaration(Model):
         purposes = unique("purposes", self.purposes)
         arrangements = unique("joint_arrangements", self.joint_arrangements)
         unique("groups", self.groups)
+        datasets = unique("datasets", self.datasets)
         unique("communication_topics", self.communication_topics)
         for shadow in sorted(customs & FIDES_CATEGORY_KEYS):
             index = [c.id for c in self.data_categories].index(shadow)
@@ -688,6 +698,18 @@ class Declaration(Model):
         for i, t in enumerate(self.communication_topics):
             ref(("communication_topics", i, "purpose"), t.purpose, purposes, "purpose")
             refs(("communication_topics", i, "controllers"), t.controllers, controllers, "controller")
+        for i, d in enumerate(self.datasets):
+            base = ("datasets", i)
+            refs((*base, "controllers"), d.controllers, controllers, "controller")
+            ref((*base, "system"), d.system, systems, "system")
+            out.extend(((*base, *path), message) for path, message in d.problems())
+            for ti, table in enumerate(d.tables):
+                for fi, f in enumerate(table.fields):
+                    at = (*base, "tables", ti, "fields", fi)
+                    refs((*at, "data_categories"), f.data_categories, categories, "data category")
+                    ref((*at, "legal_hold"), f.legal_hold, holds, "legal hold")
+                    for ri, r in enumerate(f.references):
+                        ref((*at, "references", ri, "dataset"), r.dataset, datasets, "dataset")
         return out
 
 

@@ -8,6 +8,9 @@
 * customer_id: trimmed, otherwise as given (ids are the controller's own, case may matter).
 * device: the random id a cookie banner gave a browser, 8-128 characters ``[A-Za-z0-9_-]``.
 
+Before any of this, bidirectional and zero-width characters (invisible, often pasted along) are removed and
+control characters refused (``dataright.text``).
+
 Errors name the kind and what was expected, never the value (it may end up in a log).
 """
 
@@ -20,6 +23,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from dataright.errors import ValidationFailed
+from dataright.text import check_identifier, strip_invisible
 
 
 class IdentifierKind(StrEnum):
@@ -43,7 +47,11 @@ def parse_kind(kind: str) -> IdentifierKind:
 def normalise(kind: str, value: str, *, region: str | None = None) -> str:
     """The canonical spelling of an identifier of ``kind``; ``ValidationFailed`` when it is not one."""
     parsed_kind = parse_kind(kind)
-    text = value.strip()
+    try:
+        check_identifier(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{parsed_kind.value}: {exc}") from None
+    text = strip_invisible(value).strip()
     if not text:
         raise ValidationFailed(f"{parsed_kind.value}: empty")
     if parsed_kind is IdentifierKind.email:

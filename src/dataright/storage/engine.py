@@ -13,6 +13,13 @@ does nothing.
 in between. A database that cannot take it now (SQLite's write lock still held after the busy timeout, no
 free connection in the pool) raises ``Unavailable`` (503, nothing written); a write that lost a race on a
 unique key, a deadlock or a serialization failure is run once more from the start.
+
+Every engine is made with ``hide_parameters=True``: a failed statement's error (and so a 500's traceback in
+the server log) shows the SQL but never the bound values, which may be personal data.
+
+The pool the sessions share is sized from the settings (``pool_options``): ``db_pool_size`` connections kept
+open, ``db_max_overflow`` more under load, and a request that finds none free within ``db_pool_timeout``
+seconds fails (``Unavailable``, 503) instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from dataright.config import Settings
 from dataright.errors import Unavailable
 
 WRITE_OPTION = "dataright_write"
@@ -64,11 +72,25 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """``make_engine`` keywords sizing the shared pool from the settings (a file or server database; an
+    in-memory SQLite database lives in one connection and keeps SQLAlchemy's pool for it)."""
+    url = make_url(normalise_url(settings.database_url))
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return {}
+    return {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
+
+
 def make_engine(url: str, *, busy_timeout: float | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` with dataright's connection settings; on SQLite a statement waits up to
     ``busy_timeout`` seconds for another connection's write lock (default 5)."""
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         engine = create_engine(url, **kwargs)
         timeout_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else max(1, round(busy_timeout * 1000))

@@ -4,7 +4,10 @@ Built eagerly: the settings (installed for the process, so identity hashing uses
 by controller id, the engine and session factory, the API key verifier (with its short-lived cache) and the
 in-process consent checker (the check route's fast path). At start-up (lifespan) the embedded SQLite database is
 migrated to head; a PostgreSQL database must already be there (``dataright db upgrade``), or the server
-refuses to start. Domains add their routers in ``_include_routers``.
+refuses to start. Start-up also sets the worker threads (``worker_threads``: AnyIO's thread limit, shared by
+every plain ``def`` route and dependency) and, on PostgreSQL, opens the consent check's own asyncio pool
+(``check_pool_size`` connections; ``app.state.async_checker``, ``None`` until then and on SQLite). Domains add
+their routers in ``_include_routers``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
@@ -32,18 +36,20 @@ from dataright.audit.api import router as audit_router
 from dataright.audit.sealer import AuditSealer
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
-from dataright.consent.check import ConsentChecker
+from dataright.consent.check import AsyncConsentChecker, ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
-from dataright.storage.engine import make_engine, make_session_factory, session_scope
+from dataright.storage.engine import make_engine, make_session_factory, pool_options, session_scope
 from dataright.storage.migrate import current_revision, head_revision, upgrade
 from dataright.web.dependencies import SCOPE_MARK, WriteGate
+from dataright.web.docs import install_docs
 from dataright.web.idempotency import GUARD_MARK, needs_idempotency
 from dataright.web.idempotency import install as install_idempotency
-from dataright.web.problems import install_problem_handlers
+from dataright.web.openapi import install_openapi, problems
+from dataright.web.problems import install_problem_handlers, problem_response
 from dataright.web.routes import iter_routes
 
 logger = logging.getLogger("dataright.web")
@@ -173,9 +179,7 @@ def create_app(
         registry = declarations
     else:
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
-    engine = make_engine(
-        settings.database_url, pool_timeout=settings.db_pool_timeout, busy_timeout=settings.db_write_timeout
-    )
+    engine = make_engine(settings.database_url, busy_timeout=settings.db_write_timeout, **pool_options(settings))
     checker = ConsentChecker(engine)
     sealer = AuditSealer(
         engine,
@@ -195,6 +199,12 @@ def create_app(
                 f"the database is at revision {current_revision(engine) or 'none'}, not {head_revision()}; "
                 "run `dataright db upgrade`"
             )
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        async_checker: AsyncConsentChecker | None = None
+        if engine.dialect.name == "postgresql":
+            async_checker = AsyncConsentChecker(engine, size=settings.check_pool_size, timeout=settings.db_pool_timeout)
+            await async_checker.open()
+        app.state.async_checker = async_checker
         sealer.start()
         sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
         try:
@@ -202,6 +212,9 @@ def create_app(
         finally:
             sweeper.cancel()
             sealer.stop()
+            app.state.async_checker = None
+            if async_checker is not None:
+                await async_checker.close()
             checker.close()
             engine.dispose()
 
@@ -210,6 +223,8 @@ def create_app(
         version=__version__,
         summary="Privacy operations as code: consent, rights requests, retention and the audit trail.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.registry = registry
@@ -221,6 +236,7 @@ def create_app(
     app.state.audit_sealer = sealer
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
+    app.state.async_checker = None
     app.state.dnc_registry = load_dnc_registry(settings)
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
@@ -235,19 +251,27 @@ def create_app(
     install_problem_handlers(app)
     install_idempotency(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], responses=problems(503))
     def healthz(request: Request) -> JSONResponse:
-        """Liveness and database reachability."""
+        """Whether the server is up and reaches its database; lists the controllers it serves."""
         try:
             with request.app.state.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             logger.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+            return problem_response(
+                request,
+                status=503,
+                title="Service Unavailable",
+                detail="the database is unreachable",
+                database="unreachable",
+            )
         body: dict[str, Any] = {"status": "ok", "database": "ok", "controllers": registry.controller_ids}
         return JSONResponse(body)
 
     _include_routers(app)
+    install_docs(app)
+    install_openapi(app, PUBLIC_ROUTES)
     missing = unguarded_routes(app)
     if missing:
         listed = ", ".join(f"{m} {p}" for m, p in missing)

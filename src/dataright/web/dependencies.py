@@ -66,6 +66,7 @@ from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import Unauthenticated, Unavailable, ValidationFailed
 from dataright.storage.engine import run_in_transaction, session_scope
+from dataright.web.openapi import problems
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTROLLER_PATH_PARAM = "controller_id"
@@ -86,6 +87,7 @@ __all__ = [
     "WriteGate",
     "Writer",
     "ensure_controller",
+    "problems",
     "require_scope",
 ]
 

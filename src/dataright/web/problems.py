@@ -3,14 +3,15 @@
 ``type`` is ``urn:dataright:problem:<kind>`` for dataright's own errors (one per class of ``errors.py``) and
 ``about:blank`` for plain HTTP errors (the status says it all). Validation errors list each problem in
 ``errors``: body fields by JSON pointer (``{"pointer": "#/items/0/purpose", "detail": ...}``), parameters by
-name and place (``{"parameter": "controller", "in": "query", "detail": ...}``). A 500 says nothing about
-its cause; the traceback goes to the server log.
+name and place (``{"parameter": "controller", "in": "query", "detail": ...}``). A body that is not JSON
+at all is a 400 naming the line and column where it stops being JSON. A 405 lists in ``Allow`` every method
+the path answers. A 500 says nothing about its cause; the traceback goes to the server log (and SQL parameter
+values never reach it: engines hide them, see ``storage.engine``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -18,16 +19,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from dataright.errors import DataRightError, DeclarationError, Unauthenticated, Unavailable, ValidationFailed
+from dataright.errors import (
+    DataRightError,
+    DeclarationError,
+    Unauthenticated,
+    Unavailable,
+    ValidationFailed,
+    problem_type,
+)
+from dataright.web.routes import flat_routes
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("dataright.web")
-
-
-def problem_type(error: type[DataRightError]) -> str:
-    kebab = re.sub(r"(?<!^)(?=[A-Z])", "-", error.__name__).lower()
-    return f"urn:dataright:problem:{kebab}"
 
 
 def problem_response(
@@ -58,14 +63,26 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     for error in exc.errors():
         location = list(error.get("loc", ()))
         place = location[0] if location else "body"
-        entry: dict[str, Any] = {"detail": error.get("msg", "invalid")}
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        entry: dict[str, Any] = {"detail": message}
         if place == "body":
             entry["pointer"] = _pointer(location[1:])
         else:
-            entry["parameter"] = ".".join(str(p) for p in location[1:])
+            if location[1:]:
+                entry["parameter"] = ".".join(str(p) for p in location[1:])
             entry["in"] = place
         errors.append(entry)
     return errors
+
+
+def _summary(errors: list[dict[str, Any]]) -> str:
+    """``"#/items/0/purpose: ...; controller (query): ..."``, the first few problems in one line."""
+    parts = []
+    for error in errors[:3]:
+        where = error.get("pointer") or (f"{error['parameter']} ({error['in']})" if "parameter" in error else "")
+        parts.append(f"{where}: {error['detail']}" if where and where != "#" else error["detail"])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
 
 
 async def _dataright_error(request: Request, exc: Exception) -> JSONResponse:
@@ -91,26 +108,66 @@ async def _dataright_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def line_and_column(document: str | bytes, position: int) -> tuple[int, int]:
+    """1-based line and column of character ``position`` of ``document``."""
+    text = document.decode("utf-8", "replace") if isinstance(document, bytes) else document
+    before = text[:position]
+    line = before.count("\n") + 1
+    return line, position - (before.rfind("\n") + 1) + 1
+
+
+def _malformed_json(request: Request, exc: RequestValidationError) -> JSONResponse | None:
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            location = error.get("loc", ())
+            position = location[1] if len(location) > 1 and isinstance(location[1], int) else 0
+            line, column = line_and_column(exc.body or "", position)
+            reason = (error.get("ctx") or {}).get("error", "not JSON")
+            return problem_response(
+                request,
+                status=400,
+                title="Malformed JSON",
+                detail=f"the body is not JSON: {reason} at line {line}, column {column}",
+                type_="urn:dataright:problem:malformed-json",
+                errors=[{"detail": str(reason), "line": line, "column": column}],
+            )
+    return None
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    malformed = _malformed_json(request, exc)
+    if malformed is not None:
+        return malformed
     errors = validation_errors(exc)
     return problem_response(
         request,
         status=422,
         title="Validation failed",
-        detail=f"{len(errors)} problem(s) in the request",
+        detail=_summary(errors),
         type_=problem_type(ValidationFailed),
         errors=errors,
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path (a path may be served by several routes)."""
+    methods: set[str] = set()
+    for route in flat_routes(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match in (Match.FULL, Match.PARTIAL):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-    return problem_response(
-        request, status=exc.status_code, title=phrase, detail=detail, headers=dict(exc.headers or {}) or None
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(request, status=exc.status_code, title=phrase, detail=detail, headers=headers or None)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -24,7 +24,8 @@ class RouteInfo:
     dependant: Dependant | None
 
 
-def _flat(routes: Sequence[BaseRoute]) -> Iterator[Any]:
+def flat_routes(routes: Sequence[BaseRoute]) -> Iterator[Any]:
+    """Every route, included routers flattened (each has ``matches(scope)``, most ``path`` and ``methods``)."""
     try:
         from fastapi.routing import iter_route_contexts  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # FastAPI without lazy included routers
@@ -34,7 +35,7 @@ def _flat(routes: Sequence[BaseRoute]) -> Iterator[Any]:
 
 
 def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
-    for route in _flat(app.routes):
+    for route in flat_routes(app.routes):
         path = getattr(route, "path", None)
         methods = getattr(route, "methods", None)
         if not path or not methods:

@@ -1,6 +1,7 @@
-"""``GET /api/v1/consent/check``: a subject's check is answered by the app's in-process checker without a
-database session; a device, a GPC signal and SMS / voice marketing take the service's path. Both paths
-answer as ``service.check`` does."""
+"""``GET /api/v1/consent/check``: a subject's check is answered by the app's checker without a database
+session; a device and SMS / voice marketing take the service's path. Both paths answer as ``service.check``
+does, and neither writes: a GPC signal changes the answer, and only the banner or a write-scoped call records
+it."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import pytest
 from consent_helpers import NESTPROS, NEXALEARN, device_token, email
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import Engine, event, func, select
 
+from dataright.audit.models import AuditEntry
 from dataright.config import Settings
 from dataright.consent import service
+from dataright.consent.models import ConsentEvent, ConsentState
 from dataright.consent.targets import Target
 from dataright.declarations.registry import DeclarationRegistry
+from dataright.identity.models import Device
 from dataright.storage.engine import make_session_factory, session_scope
 from dataright.web.app import create_app
 from fixtures.web import MakeKey
@@ -27,6 +31,12 @@ from fixtures.web import MakeKey
 @pytest.fixture
 def writer(make_key: MakeKey) -> dict[str, str]:
     token = make_key(scopes=["consent:write"], controllers=[NEXALEARN, NESTPROS])
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def reader(make_key: MakeKey) -> dict[str, str]:
+    token = make_key(scopes=["consent:read"], controllers=[NEXALEARN])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -156,3 +166,83 @@ def test_a_check_names_exactly_one_target_and_one_holder(client: TestClient, wri
         response = client.get(f"{url}&{query}", headers=writer)
         assert response.status_code == 422, f"{query}: {response.text}"
         assert "exactly one" in response.json()["detail"], f"{query}: {response.text}"
+
+
+def _what_is_recorded(engine: Engine) -> dict[str, Any]:
+    """Every consent event, consent state, audit entry and device in the database, as counts and rows."""
+    with engine.connect() as connection:
+        state = ConsentState.__table__.c
+        return {
+            "events": connection.execute(select(func.count(), func.max(ConsentEvent.id))).one(),
+            "audit": connection.execute(select(func.count(), func.max(AuditEntry.id))).one(),
+            "devices": connection.execute(select(func.count()).select_from(Device)).scalar_one(),
+            "state": sorted(
+                tuple(row)
+                for row in connection.execute(select(state.controller_id, state.holder, state.target, state.event_id))
+            ),
+        }
+
+
+def test_a_check_with_gpc_honours_the_signal_in_its_answer_and_records_nothing(
+    app: FastAPI, client: TestClient, writer: dict[str, str], reader: dict[str, str]
+) -> None:
+    subject = _record(
+        client, writer, {"subject": {"email": email()}, "purpose": "targeted-advertising", "kind": "given"}
+    )
+    device = device_token()
+    banner = client.post(
+        "/api/v1/cookie-consent", json={"controller": NEXALEARN, "device_id": device, "accepted": ["targeting"]}
+    )
+    assert banner.status_code == 201, banner.text
+    before = _what_is_recorded(app.state.engine)
+    gpc = {**reader, "Sec-GPC": "1"}
+    for query in (
+        f"subject_id={subject['subject_id']}&purpose=targeted-advertising",  # the checker's path
+        f"subject_id={subject['subject_id']}&cookie=targeting",
+        f"device_id={device}&cookie=targeting",  # a session's path
+        f"device_id={device_token()}&cookie=targeting",  # a device never seen: not created
+        f"subject_id={uuid.uuid4()}&purpose=targeted-advertising",  # a subject never seen
+    ):
+        answer = _check(client, gpc, query)
+        assert (answer["allowed"], answer["reason"], answer["event_id"]) == (False, "gpc_opt_out", None), query
+    batch = client.post(
+        f"/api/v1/consent/check/batch?controller={NEXALEARN}",
+        json={"items": [{"subject_id": subject["subject_id"], "purpose": "targeted-advertising"}]},
+        headers=gpc,
+    )
+    assert batch.status_code == 200, batch.text
+    assert [r["reason"] for r in batch.json()["results"]] == ["gpc_opt_out"]
+    assert _what_is_recorded(app.state.engine) == before
+    without = _check(client, reader, f"subject_id={subject['subject_id']}&purpose=targeted-advertising")
+    assert (without["allowed"], without["event_id"]) == (True, subject["id"])
+
+
+def test_a_gpc_opt_out_is_recorded_through_the_banner_or_a_write_scoped_call(
+    app: FastAPI, client: TestClient, writer: dict[str, str], reader: dict[str, str]
+) -> None:
+    device = device_token()
+    banner = client.post(
+        "/api/v1/cookie-consent",
+        json={"controller": NEXALEARN, "device_id": device, "accepted": ["targeting"]},
+        headers={"Sec-GPC": "1"},
+    )
+    assert banner.status_code == 201, banner.text
+    opted_out = {e["target"]: e["id"] for e in banner.json()["events"] if e["kind"] == "gpc_opt_out"}
+    answer = _check(client, reader, f"device_id={device}&cookie=targeting")  # no signal on this request
+    assert (answer["allowed"], answer["reason"], answer["event_id"]) == (
+        False,
+        "gpc_opt_out",
+        opted_out["cookie:targeting"],
+    )
+
+    subject = {"email": email()}
+    given = _record(client, writer, {"subject": subject, "purpose": "analytics", "kind": "given"})
+    recorded = client.post(
+        f"/api/v1/consent/events?controller={NEXALEARN}",
+        json={"subject": subject, "purpose": "targeted-advertising", "kind": "given"},
+        headers={**writer, "Sec-GPC": "1"},
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["kind"] == "gpc_opt_out"
+    answer = _check(client, reader, f"subject_id={given['subject_id']}&purpose=targeted-advertising")
+    assert (answer["allowed"], answer["reason"], answer["event_id"]) == (False, "gpc_opt_out", recorded.json()["id"])

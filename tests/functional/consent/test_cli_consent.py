@@ -205,7 +205,7 @@ def _seed_audience(session: Session, nestit: Declaration) -> dict[str, str]:
         actor="test",
         subject_id=gpc.id,
     )
-    service.check(session, declaration=nestit, controller_id=NESTIT, target=purpose, subject_id=gpc.id, gpc=True)
+    service.record_gpc(session, declaration=nestit, controller_id=NESTIT, actor="test", subject_id=gpc.id)
     also = new_subject(session, NESTIT, address="  Also.Given@Example.SE ")
     service.record(
         session,

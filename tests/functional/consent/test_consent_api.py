@@ -97,8 +97,8 @@ def test_sec_gpc_on_a_check_beats_an_earlier_opt_in(client: TestClient, writer: 
     query = f"subject_id={event['subject_id']}&purpose=targeted-advertising"
     assert _check(client, writer, query)["allowed"] is True
     with_gpc = _check(client, writer, query, **{"Sec-GPC": "1"})
-    assert (with_gpc["allowed"], with_gpc["reason"]) == (False, "gpc_opt_out")
-    assert _check(client, writer, query)["reason"] == "gpc_opt_out"
+    assert (with_gpc["allowed"], with_gpc["reason"], with_gpc["event_id"]) == (False, "gpc_opt_out", None)
+    assert _check(client, writer, query)["reason"] == "consent_given"  # the check recorded nothing
 
 
 def test_an_opt_in_sent_with_gpc_is_recorded_as_an_opt_out(client: TestClient, writer: dict[str, str]) -> None:

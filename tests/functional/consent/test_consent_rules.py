@@ -144,14 +144,26 @@ def test_nestpros_refuses_consent_under_18(session: Session, nestpros: Declarati
 
 
 # -- GPC ------------------------------------------------------------------------------------------
-def test_gpc_on_a_check_beats_an_earlier_opt_in_and_is_recorded(session: Session, nexalearn: Declaration) -> None:
+def test_gpc_on_a_check_beats_an_earlier_opt_in_and_records_nothing(session: Session, nexalearn: Declaration) -> None:
     subject = new_subject(session, NEXALEARN)
-    _record(session, nexalearn, NEXALEARN, target=ADS, subject_id=subject.id)
+    given = _record(session, nexalearn, NEXALEARN, target=ADS, subject_id=subject.id)
     assert _check(session, nexalearn, NEXALEARN, ADS, subject_id=subject.id).allowed
     with_gpc = _check(session, nexalearn, NEXALEARN, ADS, subject_id=subject.id, gpc=True)
-    assert (with_gpc.allowed, with_gpc.reason) == (False, Reason.gpc_opt_out)
+    assert (with_gpc.allowed, with_gpc.reason, with_gpc.event_id) == (False, Reason.gpc_opt_out, None)
+    without = _check(session, nexalearn, NEXALEARN, ADS, subject_id=subject.id)
+    assert (without.allowed, without.reason, without.event_id) == (True, Reason.consent_given, given.id)
+    assert [e.kind for e in service.history(session, controller_id=NEXALEARN, subject_id=subject.id)] == ["given"]
+
+
+def test_a_recorded_gpc_opt_out_keeps_refusing_without_the_signal(session: Session, nexalearn: Declaration) -> None:
+    subject = new_subject(session, NEXALEARN)
+    _record(session, nexalearn, NEXALEARN, target=ADS, subject_id=subject.id)
+    recorded = service.record_gpc(
+        session, declaration=nexalearn, controller_id=NEXALEARN, actor="test", subject_id=subject.id
+    )
+    by_target = {e.target: e.id for e in recorded}
     later = _check(session, nexalearn, NEXALEARN, ADS, subject_id=subject.id)
-    assert (later.allowed, later.reason, later.event_id) == (False, Reason.gpc_opt_out, with_gpc.event_id)
+    assert (later.allowed, later.reason, later.event_id) == (False, Reason.gpc_opt_out, by_target[ADS.code])
     kinds = [e.kind for e in service.history(session, controller_id=NEXALEARN, subject_id=subject.id)]
     assert kinds == ["given", "gpc_opt_out", "gpc_opt_out"]  # the purpose and the targeting cookie category
 
@@ -171,7 +183,7 @@ def test_gpc_leaves_purposes_it_does_not_cover_alone(session: Session, nexalearn
 def test_gpc_is_recorded_once(session: Session, nexalearn: Declaration) -> None:
     subject = new_subject(session, NEXALEARN)
     for _ in range(3):
-        _check(session, nexalearn, NEXALEARN, ADS, subject_id=subject.id, gpc=True)
+        service.record_gpc(session, declaration=nexalearn, controller_id=NEXALEARN, actor="test", subject_id=subject.id)
     assert len(service.history(session, controller_id=NEXALEARN, subject_id=subject.id)) == 2
 
 

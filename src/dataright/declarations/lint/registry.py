@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataright.declarations.lint.base import Rule
 from dataright.declarations.lint.rules.adequacy_not_recognised import AdequacyNotRecognised
 from dataright.declarations.lint.rules.automated_decision_without_basis import AutomatedDecisionWithoutBasis
+from dataright.declarations.lint.rules.category_in_no_dataset import CategoryInNoDataset
 from dataright.declarations.lint.rules.child_consent_age_undeclared import ChildConsentAgeUndeclared
 from dataright.declarations.lint.rules.child_data_without_guardian_consent import ChildDataWithoutGuardianConsent
 from dataright.declarations.lint.rules.communication_without_unsubscribe import CommunicationWithoutUnsubscribe
@@ -12,6 +13,7 @@ from dataright.declarations.lint.rules.consent_age_below_statutory import Consen
 from dataright.declarations.lint.rules.consent_settings_without_consent_basis import ConsentSettingsWithoutConsentBasis
 from dataright.declarations.lint.rules.consent_without_withdrawal import ConsentWithoutWithdrawal
 from dataright.declarations.lint.rules.cookie_without_consent import CookieWithoutConsent
+from dataright.declarations.lint.rules.dataset_category_without_purpose import DatasetCategoryWithoutPurpose
 from dataright.declarations.lint.rules.direct_marketing_objection_not_absolute import (
     DirectMarketingObjectionNotAbsolute,
 )
@@ -68,6 +70,9 @@ RULES: tuple[Rule, ...] = (
     RightsHandlingOmitsStatutoryRight(),
     ResponseTimeExceedsStatutory(),
     ResponseTimeMayExceedStatutory(),
+    # datasets
+    CategoryInNoDataset(),
+    DatasetCategoryWithoutPurpose(),
     # the notice's texts
     TextMissingLanguage(),
 )

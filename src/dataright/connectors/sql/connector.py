@@ -1,0 +1,428 @@
+"""PostgreSQL, MariaDB/MySQL and SQLite through SQLAlchemy Core.
+
+Every table's rows are found by one statement whose WHERE clause is the whole path from the identity
+(``child.fk IN (SELECT parent.pk FROM parent WHERE parent.email = :e)``, nested once per hop), so the
+database joins the path itself and nothing travels through Python but the rows read. Reads stream with a
+server-side cursor in chunks; erasure of a table is one transaction: the person's keys are put into a
+temporary table first, so later statements of the step still find the rows after an earlier one has
+changed the identity fields.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    create_engine,
+    delete,
+    false,
+    func,
+    insert,
+    inspect,
+    literal,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
+
+from dataright.connectors.base import (
+    CrossValues,
+    DatasetMismatch,
+    DatastoreUnavailable,
+    HoldRule,
+    Identities,
+    Pseudonymiser,
+    Section,
+    StepResult,
+    TableNode,
+)
+from dataright.connectors.sql.checks import erase_problems
+from dataright.connectors.sql.url import resolve_url
+from dataright.declarations.datasets import Dataset, Strategy
+from dataright.declarations.datasets import Table as DeclaredTable
+
+PSEUDONYM_PREFIX = "ps_"
+PSEUDONYM_BATCH = 1_000
+TEMP_KEYS = "dataright_erase_keys"
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a statement failed, without the data a driver may quote (``Key (email)=(...)``)."""
+    orig = getattr(exc, "orig", None) or exc
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) if diag is not None else None
+    if constraint:
+        return f"{type(orig).__name__} on constraint {constraint}"
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if "Key (" in first or "Duplicate entry" in first:
+        return type(orig).__name__
+    return f"{type(orig).__name__}: {first[:200]}"
+
+
+class SqlConnector:
+    kind: ClassVar[str] = "sql"
+
+    def __init__(self, dataset: Dataset, *, environ: Mapping[str, str], base_dir: str | None = None) -> None:
+        self.dataset = dataset
+        assert dataset.url is not None
+        self.url = resolve_url(dataset.url, environ, where=f"dataset {dataset.id}")
+        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        self._meta = MetaData()
+        self._tables: dict[str, Table] = {}
+        self._referenced_by: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
+        self._dry: Connection | None = None
+
+    # -- the live schema ---------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        found = self._tables.get(name)
+        if found is None:
+            try:
+                found = Table(name, self._meta, autoload_with=self.engine)
+            except NoSuchTableError:
+                raise DatasetMismatch([f"{self.dataset.id}.{name}: no such table in the datastore"]) from None
+            except (DBAPIError, SQLAlchemyError) as exc:
+                raise DatastoreUnavailable(self.dataset.id, _reason(exc), name) from None
+            self._tables[name] = found
+        return found
+
+    def referenced_by(self, name: str) -> list[tuple[str, dict[str, Any]]]:
+        """(table, foreign key) for every foreign key in the datastore that points at table ``name``."""
+        if self._referenced_by is None:
+            found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+            try:
+                inspector = inspect(self.engine)
+                for other in inspector.get_table_names():
+                    for fk in inspector.get_foreign_keys(other):
+                        found.setdefault(fk["referred_table"], []).append((other, dict(fk)))
+            except (DBAPIError, SQLAlchemyError) as exc:
+                raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
+            self._referenced_by = found
+        return self._referenced_by.get(name, [])
+
+    def primary_key(self, declared: DeclaredTable) -> list[Column[Any]]:
+        t = self.table(declared.name)
+        if declared.primary_key:
+            return [t.c[c] for c in declared.primary_key]
+        return list(t.primary_key.columns)
+
+    def check(self, nodes: Sequence[TableNode], operation: str) -> list[str]:
+        problems: list[str] = []
+        for node in nodes:
+            where = f"{self.dataset.id}.{node.table.name}"
+            try:
+                t = self.table(node.table.name)
+            except DatasetMismatch as exc:
+                problems.extend(exc.problems)
+                continue
+            wanted = [f.name for f in node.table.fields] + list(node.table.primary_key)
+            wanted += [e.child_field for e in node.edges_in]
+            if node.table.hold_from:
+                wanted.append(node.table.hold_from)
+            for column in dict.fromkeys(wanted):
+                if column not in t.c:
+                    problems.append(f"{where}: column {column!r} is not in the live table (schema drift?)")
+            if operation != "access" and not self.primary_key(node.table):
+                problems.append(f"{where}: no primary key (declare primary_key for the table)")
+        if problems or operation != "erase":
+            return problems
+        by_table = {n.table.name: n for n in nodes}
+        for node in nodes:
+            problems.extend(erase_problems(self, node, by_table))
+        return problems
+
+    # -- finding the person's rows -----------------------------------------------------------
+    def predicate(self, node: TableNode, nodes: Mapping[str, TableNode], ids: Identities, cross: CrossValues) -> Any:
+        t = self.table(node.table.name)
+        conditions: list[Any] = []
+        for name in node.identity_fields:
+            kind = node.table.field_by_name[name].identity
+            if kind is not None and kind in ids:
+                conditions.append(t.c[name] == ids[kind])
+        for edge in node.edges_in:
+            if edge.parent.dataset == self.dataset.id:
+                parent = nodes[edge.parent.table]
+                pt = self.table(parent.table.name)
+                inner = select(pt.c[edge.parent_field]).where(self.predicate(parent, nodes, ids, cross))
+                conditions.append(t.c[edge.child_field].in_(inner))
+            else:
+                values = list(cross.get((edge.parent, edge.parent_field), ()))
+                if values:
+                    conditions.append(t.c[edge.child_field].in_(values))
+        return or_(*conditions) if conditions else false()
+
+    def _columns(self, node: TableNode) -> list[Column[Any]]:
+        t = self.table(node.table.name)
+        names = [c.name for c in self.primary_key(node.table)] + [f.name for f in node.table.fields]
+        return [t.c[n] for n in dict.fromkeys(names)]
+
+    def access(
+        self, nodes: Sequence[TableNode], identities: Identities, cross: CrossValues, *, chunk_rows: int
+    ) -> Iterator[Section]:
+        by_table = {n.table.name: n for n in nodes}
+        for node in nodes:
+            stmt = select(*self._columns(node)).where(self.predicate(node, by_table, identities, cross))
+            try:
+                with self.engine.connect() as conn:
+                    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(stmt)
+                    for part in result.mappings().partitions(chunk_rows):
+                        yield Section(self.dataset.id, node.table.name, [dict(row) for row in part])
+            except (DBAPIError, SQLAlchemyError) as exc:
+                raise DatastoreUnavailable(self.dataset.id, _reason(exc), node.table.name) from None
+
+    def values(
+        self, nodes: Sequence[TableNode], target: TableNode, column: str, identities: Identities, cross: CrossValues
+    ) -> list[Any]:
+        by_table = {n.table.name: n for n in nodes}
+        t = self.table(target.table.name)
+        stmt = select(t.c[column]).distinct().where(self.predicate(target, by_table, identities, cross))
+        try:
+            with self.engine.connect() as conn:
+                return [v for v in conn.execute(stmt).scalars() if v is not None]
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DatastoreUnavailable(self.dataset.id, _reason(exc), target.table.name) from None
+
+    # -- changing them ----------------------------------------------------------------------
+    def _step(self, target: TableNode, dry_run: bool, work: Any) -> StepResult:
+        """Run ``work(conn, result)`` in one transaction.
+
+        A dry run does every step of the request in one transaction on one connection that is rolled back
+        when the connector closes: later steps see what earlier ones would have done (a row deleted by one
+        step no longer blocks the next), so the counts are exactly those of a real run.
+        """
+        result = StepResult(self.dataset.id, target.table.name)
+        started = time.perf_counter()
+        try:
+            if dry_run:
+                if self._dry is None:
+                    self._dry = self.engine.connect()
+                    self._dry.begin()
+                work(self._dry, result)
+            else:
+                with self.engine.begin() as conn:
+                    work(conn, result)
+        except IntegrityError as exc:
+            raise DatasetMismatch([f"{self.dataset.id}.{target.table.name}: {_reason(exc)}"]) from None
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DatastoreUnavailable(self.dataset.id, _reason(exc), target.table.name) from None
+        result.ms = int((time.perf_counter() - started) * 1000)
+        return result
+
+    def _keys_table(self, conn: Connection, target: TableNode, where: Any) -> tuple[Table, Any, int]:
+        """A temporary table of the person's keys in ``target``; (it, 'row is the person's', row count)."""
+        pk = self.primary_key(target.table)
+        meta = MetaData()
+        keys = Table(TEMP_KEYS, meta, *(Column(c.name, c.type, primary_key=True) for c in pk), prefixes=["TEMPORARY"])
+        self._drop_keys(conn)
+        keys.create(conn)
+        src = self.table(target.table.name)
+        conn.execute(insert(keys).from_select([c.name for c in pk], select(*pk).where(where)))
+        count = int(conn.execute(select(func.count()).select_from(keys)).scalar_one())
+        if len(pk) == 1:
+            mine = pk[0].in_(select(keys.c[pk[0].name]))
+        else:
+            mine = tuple_(*pk).in_(select(*(keys.c[c.name] for c in pk)))
+        del src
+        return keys, mine, count
+
+    def _drop_keys(self, conn: Connection) -> None:
+        if conn.dialect.name in ("mysql", "mariadb"):
+            conn.execute(text(f"DROP TEMPORARY TABLE IF EXISTS {TEMP_KEYS}"))
+        else:
+            conn.execute(text(f"DROP TABLE IF EXISTS {TEMP_KEYS}"))
+
+    def _random(self, conn: Connection, column: Column[Any]) -> Any:
+        length = getattr(column.type, "length", None) or 32
+        n = max(8, min(32, length))
+        if conn.dialect.name == "postgresql":
+            return func.substr(func.md5(func.random().cast(String)), 1, n)
+        if conn.dialect.name in ("mysql", "mariadb"):
+            return func.substring(func.md5(func.rand()), 1, n)
+        return func.substr(func.lower(func.hex(func.randomblob(16))), 1, n)
+
+    def _erased_value(self, conn: Connection, t: Table, name: str, strategy: Strategy, value: Any) -> Any:
+        if strategy is Strategy.null:
+            return None
+        if strategy is Strategy.redact:
+            return literal(value, t.c[name].type)
+        return self._random(conn, t.c[name])
+
+    def erase(
+        self,
+        nodes: Sequence[TableNode],
+        target: TableNode,
+        identities: Identities,
+        cross: CrossValues,
+        *,
+        pseudonymise: Pseudonymiser,
+        holds: Mapping[str, HoldRule],
+        dry_run: bool,
+    ) -> StepResult:
+        by_table = {n.table.name: n for n in nodes}
+        declared = target.table
+        t = self.table(declared.name)
+
+        def work(conn: Connection, result: StepResult) -> None:
+            keys, mine, result.rows = self._keys_table(
+                conn, target, self.predicate(target, by_table, identities, cross)
+            )
+            held_fields = {f.name: f.legal_hold for f in declared.fields if f.legal_hold}
+            rule = holds.get(next(iter(held_fields.values()))) if held_fields else None
+            if rule is None:
+                held: Any = false()
+            elif rule.cutoff is None or declared.hold_from is None:
+                held = true()
+            else:
+                held = t.c[declared.hold_from] >= rule.cutoff
+            if rule is not None:
+                result.held_rows = int(conn.execute(select(func.count()).select_from(t).where(mine, held)).scalar_one())
+                if result.held_rows:
+                    result.kept = {name: str(hold) for name, hold in held_fields.items()}
+            if declared.erasure == "delete_row":
+                gone = conn.execute(delete(t).where(mine, not_(held)) if rule is not None else delete(t).where(mine))
+                result.deleted = int(gone.rowcount or 0)
+                targets = [(f, held) for f in declared.fields if f.erasure is not None and not f.legal_hold]
+            else:
+                targets = [(f, None) for f in declared.fields if f.erasure is not None and not f.legal_hold]
+                targets += [(f, not_(held)) for f in declared.fields if f.erasure is not None and f.legal_hold]
+            plain: dict[str, list[tuple[str, Any]]] = {}
+            for f, scope in targets:
+                assert f.erasure is not None
+                where = mine if scope is None else and_(mine, scope)
+                if f.erasure.strategy is Strategy.pseudonymise:
+                    result.fields[f.name] = self._pseudonymise(conn, t, f.name, where, pseudonymise)
+                else:
+                    value = self._erased_value(conn, t, f.name, f.erasure.strategy, f.erasure.value)
+                    plain.setdefault("all" if scope is None else "scoped", []).append((f.name, value))
+            for group, assignments in plain.items():
+                where = mine if group == "all" else and_(mine, not_(held) if declared.erasure == "fields" else held)
+                if not assignments:
+                    continue
+                changed = conn.execute(update(t).where(where).values({n: v for n, v in assignments}))
+                for name, _ in assignments:
+                    result.fields[name] = int(changed.rowcount or 0)
+            self._drop_keys(conn)
+            del keys
+
+        return self._step(target, dry_run, work)
+
+    def _pseudonymise(self, conn: Connection, t: Table, name: str, where: Any, pseudonymise: Pseudonymiser) -> int:
+        """Replace each distinct value by its keyed-hash pseudonym, a batch of values per statement.
+
+        A value that already is a pseudonym is left alone, so a re-run after a crash never hashes a hash.
+        """
+        column = t.c[name]
+        todo = select(column).distinct().where(where, column.is_not(None), not_(column.startswith(PSEUDONYM_PREFIX)))
+        values = [v for v in conn.execute(todo).scalars()]
+        changed = 0
+        for start in range(0, len(values), PSEUDONYM_BATCH):
+            batch = values[start : start + PSEUDONYM_BATCH]
+            mapping = case({v: literal(pseudonymise(str(v))) for v in batch}, value=column, else_=column)
+            done = conn.execute(update(t).where(where, column.in_(batch)).values({name: mapping}))
+            changed += int(done.rowcount or 0)
+        return changed
+
+    def rectify(
+        self,
+        nodes: Sequence[TableNode],
+        target: TableNode,
+        identities: Identities,
+        cross: CrossValues,
+        changes: Mapping[str, Any],
+        *,
+        dry_run: bool,
+    ) -> StepResult:
+        by_table = {n.table.name: n for n in nodes}
+        t = self.table(target.table.name)
+
+        def work(conn: Connection, result: StepResult) -> None:
+            where = self.predicate(target, by_table, identities, cross)
+            done = conn.execute(update(t).where(where).values(dict(changes)))
+            result.rows = int(done.rowcount or 0)
+            result.fields = {name: result.rows for name in changes}
+
+        return self._step(target, dry_run, work)
+
+    def validate_value(self, table: DeclaredTable, column: str, value: str) -> Any:
+        col = self.table(table.name).c[column]
+        try:
+            kind = col.type.python_type
+        except NotImplementedError:
+            return value
+        if kind is bool:
+            if value.lower() not in ("true", "false"):
+                raise ValueError("expected true or false")
+            return value.lower() == "true"
+        if kind is int:
+            return int(value)
+        if kind is datetime:
+            return datetime.fromisoformat(value)
+        if kind is date:
+            return date.fromisoformat(value)
+        if kind is str:
+            length = getattr(col.type, "length", None)
+            if length is not None and len(value) > length:
+                raise ValueError(f"longer than the column's {length} characters")
+            return value
+        return kind(value)
+
+    def restrict(
+        self,
+        nodes: Sequence[TableNode],
+        target: TableNode,
+        identities: Identities,
+        cross: CrossValues,
+        *,
+        lift: bool,
+        dry_run: bool,
+    ) -> StepResult:
+        from dataright.declarations.datasets import FlagRestriction
+
+        by_table = {n.table.name: n for n in nodes}
+        t = self.table(target.table.name)
+        mechanism = target.table.restriction
+        assert mechanism is not None
+
+        def work(conn: Connection, result: StepResult) -> None:
+            where = self.predicate(target, by_table, identities, cross)
+            if isinstance(mechanism, FlagRestriction):
+                done = conn.execute(update(t).where(where).values({mechanism.flag: not lift}))
+                result.rows = int(done.rowcount or 0)
+                result.fields = {mechanism.flag: result.rows}
+                return
+            side = self.table(mechanism.side_table)
+            pk = self.primary_key(target.table)
+            if len(pk) != 1:
+                raise DatasetMismatch([f"{self.dataset.id}.{t.name}: a side table restriction needs a one-column key"])
+            mine = select(pk[0]).where(where)
+            if lift:
+                done = conn.execute(delete(side).where(side.c[mechanism.key].in_(mine)))
+            else:
+                fresh = mine.where(pk[0].not_in(select(side.c[mechanism.key])))
+                done = conn.execute(insert(side).from_select([mechanism.key], fresh))
+            result.rows = int(done.rowcount or 0)
+            result.fields = {f"{mechanism.side_table}.{mechanism.key}": result.rows}
+
+        return self._step(target, dry_run, work)
+
+    def close(self) -> None:
+        if self._dry is not None:
+            self._dry.rollback()
+            self._dry.close()
+            self._dry = None
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""The fulfilment engine: traversal graph, access / erase / rectify / restrict runs, checkpoints."""

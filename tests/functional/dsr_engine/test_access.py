@@ -1,0 +1,89 @@
+"""Access on real PostgreSQL and MariaDB databases: all of the person's rows, and only theirs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from dataright.engine.service import Request
+from fixtures.elearning import PEOPLE
+
+from .conftest import EngineFactory
+
+# The same person's rows found by hand-written joins, one statement per table.
+GUARDIAN_ROWS = {
+    "customers": "SELECT id FROM customers WHERE email = :e",
+    "children": "SELECT ch.id FROM children ch JOIN customers c ON c.id = ch.guardian_id WHERE c.email = :e",
+    "enrollments": """SELECT e.id FROM enrollments e LEFT JOIN customers c ON c.id = e.customer_id
+        LEFT JOIN children ch ON ch.id = e.child_id LEFT JOIN customers g ON g.id = ch.guardian_id
+        WHERE c.email = :e OR g.email = :e OR ch.email = :e""",
+    "lessons": """SELECT l.id FROM lessons l JOIN enrollments e ON e.id = l.enrollment_id
+        LEFT JOIN customers c ON c.id = e.customer_id LEFT JOIN children ch ON ch.id = e.child_id
+        LEFT JOIN customers g ON g.id = ch.guardian_id WHERE c.email = :e OR g.email = :e OR ch.email = :e""",
+    "payments": "SELECT p.id FROM payments p JOIN customers c ON c.id = p.customer_id WHERE c.email = :e",
+    "invoices": """SELECT i.id FROM invoices i LEFT JOIN customers c ON c.id = i.customer_id
+        LEFT JOIN payments p ON p.id = i.payment_id LEFT JOIN customers pc ON pc.id = p.customer_id
+        WHERE c.email = :e OR pc.email = :e""",
+    "support_threads": "SELECT t.id FROM support_threads t JOIN customers c ON c.id = t.opened_by WHERE c.email = :e",
+    "support_messages": "SELECT m.id FROM support_messages m JOIN customers c ON c.id = m.author_id WHERE c.email = :e",
+    "web_events": "SELECT w.id FROM web_events w JOIN customers c ON c.id = w.customer_id WHERE c.email = :e",
+}
+CHILD_ROWS = {
+    "children": "SELECT id FROM children WHERE email = :e",
+    "enrollments": "SELECT e.id FROM enrollments e JOIN children ch ON ch.id = e.child_id WHERE ch.email = :e",
+    "lessons": """SELECT l.id FROM lessons l JOIN enrollments e ON e.id = l.enrollment_id
+        JOIN children ch ON ch.id = e.child_id WHERE ch.email = :e""",
+}
+
+
+def expected(url: str, queries: dict[str, str], email: str) -> set[tuple[str, Any]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {(t, i) for t, q in queries.items() for i in conn.execute(text(q), {"e": email}).scalars()}
+    finally:
+        engine.dispose()
+
+
+def found(dsr_engine: EngineFactory, url: str, email: str) -> set[tuple[str, Any]]:
+    engine = dsr_engine(url)
+    sections = engine.access(Request("access", "nexalearn", {"email": email}), chunk_rows=50)
+    return {(s.table, row["id"]) for s in sections for row in s.rows}
+
+
+def test_a_guardian_gets_her_own_and_both_childrens_rows_in_every_table(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    rows = found(dsr_engine, elearning_url, PEOPLE.gunnhild_email)
+
+    assert rows == expected(elearning_url, GUARDIAN_ROWS, PEOPLE.gunnhild_email)
+    assert {("children", PEOPLE.ola), ("children", PEOPLE.kari)} <= rows
+    assert len(rows) > 30
+
+
+def test_a_child_gets_his_own_rows_but_not_his_sisters_or_his_guardians(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    rows = found(dsr_engine, elearning_url, PEOPLE.ola_email)
+
+    assert rows == expected(elearning_url, CHILD_ROWS, PEOPLE.ola_email)
+    assert ("children", PEOPLE.kari) not in rows
+    assert not any(table == "customers" for table, _ in rows)
+
+
+def test_two_people_in_one_support_thread_each_get_only_their_own_messages(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    astrid = found(dsr_engine, elearning_url, PEOPLE.astrid_email)
+    bjorn = found(dsr_engine, elearning_url, PEOPLE.bjorn_email)
+
+    assert astrid == expected(elearning_url, GUARDIAN_ROWS, PEOPLE.astrid_email)
+    assert bjorn == expected(elearning_url, GUARDIAN_ROWS, PEOPLE.bjorn_email)
+    assert ("support_threads", PEOPLE.thread) in astrid and ("support_threads", PEOPLE.thread) not in bjorn
+    messages = {i for t, i in astrid if t == "support_messages"}, {i for t, i in bjorn if t == "support_messages"}
+    assert messages[0] and messages[1] and not messages[0] & messages[1]
+
+
+def test_an_unknown_person_has_no_rows(elearning_url: str, dsr_engine: EngineFactory) -> None:
+    assert found(dsr_engine, elearning_url, "nobody@example.org") == set()
