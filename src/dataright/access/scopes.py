@@ -10,7 +10,9 @@ from collections.abc import Iterable
 ADMIN = "admin"
 CONSENT_READ = "consent:read"
 CONSENT_WRITE = "consent:write"
-KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, ADMIN)
+BREACH_READ = "breach:read"
+BREACH_WRITE = "breach:write"
+KNOWN_SCOPES: tuple[str, ...] = (CONSENT_READ, CONSENT_WRITE, BREACH_READ, BREACH_WRITE, ADMIN)
 
 
 def grants(held: Iterable[str], needed: str) -> bool:

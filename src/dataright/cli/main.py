@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from dataright.cli import audit, consent, database, datasets, declarations, documents, dsr, keys, lint, requests, serve
+from dataright.cli import (
+    audit,
+    breach,
+    consent,
+    database,
+    datasets,
+    declarations,
+    documents,
+    dsr,
+    keys,
+    lint,
+    mail,
+    requests,
+    serve,
+)
 
 app = typer.Typer(
     name="dataright",
@@ -22,6 +36,8 @@ keys.register(app)
 documents.register(app)
 consent.register(app)
 requests.register(app)
+mail.register(app)
+breach.register(app)
 dsr.register(app)
 datasets.register(app)
 serve.register(app)

@@ -267,12 +267,20 @@ def _owned(message_id: uuid.UUID, token: str, status: MailStatus) -> Any:
     )
 
 
-def mark_sending(session: Session, *, message_id: uuid.UUID, token: str, transport: str, now: datetime) -> bool:
-    """Record that this attempt is about to hand the message over; False when the claim was lost."""
+def mark_sending(
+    session: Session, *, message_id: uuid.UUID, token: str, transport: str, now: datetime, lease: timedelta
+) -> bool:
+    """Record that this attempt is about to hand the message over (the lease renewed for it); False when the
+    claim was lost (its lease ran out and another sender may have taken the row)."""
     result = session.execute(
         update(OutboxMessage)
         .where(_owned(message_id, token, MailStatus.claimed), OutboxMessage.lease_until > now)
-        .values(status=MailStatus.sending.value, transport=transport, attempts=OutboxMessage.attempts + 1)
+        .values(
+            status=MailStatus.sending.value,
+            transport=transport,
+            attempts=OutboxMessage.attempts + 1,
+            lease_until=now + lease,
+        )
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
@@ -329,11 +337,16 @@ def mark_failed_attempt(
     permanent: bool,
     actor: str,
 ) -> MailStatus | None:
-    """The server refused this attempt (so nothing was delivered): retry later, or ``failed`` when it was
-    permanent or the last allowed attempt. None when the claim was lost meanwhile."""
+    """This attempt delivered nothing (the server refused it, or no connection opened before the handover
+    began): retry later, or ``failed`` when it was permanent or the last allowed attempt. None when the
+    claim was lost meanwhile. A ``claimed`` row's attempt is counted here, a ``sending`` one's already was."""
     settings = get_settings()
     row = session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None or row.lease_token != token or row.status != MailStatus.sending.value:
+    if row is None or row.lease_token != token:
+        return None
+    if row.status == MailStatus.claimed.value:
+        row.attempts += 1
+    elif row.status != MailStatus.sending.value:
         return None
     row.last_error = error[:ERROR_LENGTH]
     row.lease_token = None

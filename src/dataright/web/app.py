@@ -34,6 +34,7 @@ from dataright import __version__
 from dataright.access.service import KeyVerifier
 from dataright.audit.api import router as audit_router
 from dataright.audit.sealer import AuditSealer
+from dataright.breach.api import router as breach_router
 from dataright.config import Settings, get_settings, use_settings
 from dataright.consent.api import router as consent_router
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker
@@ -73,6 +74,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 
 def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router)
+    app.include_router(breach_router)
     app.include_router(consent_router)
     app.include_router(consent_pages)
 

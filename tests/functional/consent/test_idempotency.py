@@ -32,7 +32,7 @@ Send = Callable[[TestClient, dict[str, str], str], Response]
 
 @pytest.fixture
 def writer(make_key: MakeKey) -> dict[str, str]:
-    token = make_key(scopes=["consent:read", "consent:write"], controllers=[NEXALEARN, NESTIT])
+    token = make_key(scopes=["consent:read", "consent:write", "breach:write"], controllers=[NEXALEARN, NESTIT])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -84,7 +84,55 @@ def _check_batch(client: TestClient, headers: dict[str, str], key: str) -> Respo
     return client.post(url, json=body, headers={**headers, HEADER: key, "Sec-GPC": "1"})
 
 
+BREACHES = f"/api/v1/controllers/{NEXALEARN}/breaches"
+INCIDENT = {
+    "occurred_at": "2026-11-27T17:00:00+01:00",
+    "aware_at": "2026-11-27T19:30:00+01:00",
+    "description": "An export was readable by other schools.",
+    "systems": ["scanditek"],
+    "categories": ["user.name"],
+    "affected_people": 12,
+    "likely_consequences": "Names seen by others.",
+    "measures": "Export closed.",
+}
+
+
+def _breach(client: TestClient, headers: dict[str, str], *, assessed: bool = False) -> str:
+    opened = client.post(BREACHES, json=INCIDENT, headers=headers)
+    assert opened.status_code == 201, opened.text
+    breach_id = str(opened.json()[0]["id"])
+    if assessed:
+        response = client.post(f"{BREACHES}/{breach_id}/assessment", json={"risk": "high"}, headers=headers)
+        assert response.status_code == 200, response.text
+    return breach_id
+
+
+def _open_breach(client: TestClient, headers: dict[str, str], key: str) -> Response:
+    return client.post(BREACHES, json=INCIDENT, headers={**headers, HEADER: key})
+
+
+def _assess_breach(client: TestClient, headers: dict[str, str], key: str) -> Response:
+    url = f"{BREACHES}/{_breach(client, headers)}/assessment"
+    return client.post(url, json={"risk": "high"}, headers={**headers, HEADER: key})
+
+
+def _submit_breach(client: TestClient, headers: dict[str, str], key: str) -> Response:
+    url = f"{BREACHES}/{_breach(client, headers, assessed=True)}/authority-submissions"
+    return client.post(url, json={"sent_at": "2026-11-28T10:00:00+01:00"}, headers={**headers, HEADER: key})
+
+
+def _notify_people(client: TestClient, headers: dict[str, str], key: str) -> Response:
+    url = f"{BREACHES}/{_breach(client, headers, assessed=True)}/subject-notices"
+    message = {"description": "d", "likely_consequences": "c", "measures": "m", "contact": "x"}
+    body = {"recipients": [{"email": email(), "language": "nb"}], "messages": {"nb": message}}
+    return client.post(url, json=body, headers={**headers, HEADER: key})
+
+
 WRITES: dict[str, Send] = {
+    "POST /api/v1/controllers/{controller_id}/breaches": _open_breach,
+    "POST /api/v1/controllers/{controller_id}/breaches/{breach_id}/assessment": _assess_breach,
+    "POST /api/v1/controllers/{controller_id}/breaches/{breach_id}/authority-submissions": _submit_breach,
+    "POST /api/v1/controllers/{controller_id}/breaches/{breach_id}/subject-notices": _notify_people,
     "POST /api/v1/consent/events": _record_event,
     "PUT /api/v1/consent/subjects/{subject_id}/preferences": _put_preferences,
     "POST /api/v1/cookie-consent": _cookie_consent,

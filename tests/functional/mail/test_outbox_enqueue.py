@@ -13,6 +13,8 @@ from dataright.errors import Conflict, ValidationFailed
 from dataright.mail import service
 from dataright.mail.models import MailStatus, OutboxMessage
 
+# A controller id of these tests alone: other tests commit outbox rows to the same database.
+CONTROLLER = "mail-enqueue-tests"
 CONTEXT = {
     "controller_name": "NexaLearn AS",
     "request_reference": "REQ-7K2P",
@@ -24,7 +26,7 @@ CONTEXT = {
 
 def _enqueue(session: Session, **change: object) -> object:
     arguments: dict[str, object] = {
-        "controller_id": "nexalearn",
+        "controller_id": CONTROLLER,
         "to": "Kari.Nordmann@Example.no",
         "template": "request_verification",
         "language": "nb",
@@ -59,7 +61,7 @@ def test_the_same_dedupe_key_is_enqueued_once(session: Session) -> None:
     first = _enqueue(session)
     again = _enqueue(session, to="someone.else@example.no")
     assert again == first
-    assert len(session.scalars(select(OutboxMessage)).all()) == 1
+    assert len(session.scalars(select(OutboxMessage).where(OutboxMessage.controller_id == CONTROLLER)).all()) == 1
     other_controller = _enqueue(session, controller_id="nestit-norge")
     assert other_controller != first
 
@@ -88,12 +90,17 @@ def test_bad_input_is_refused_and_nothing_is_written(
 ) -> None:
     with pytest.raises(ValidationFailed, match=expected):
         _enqueue(session, **change)
-    assert session.scalars(select(OutboxMessage)).all() == []
-    assert session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "mail")).all() == []
+    assert session.scalars(select(OutboxMessage).where(OutboxMessage.controller_id == CONTROLLER)).all() == []
+    assert (
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.entity_type == "mail", AuditEntry.controller_id == CONTROLLER)
+        ).all()
+        == []
+    )
 
 
 def test_counts_by_status_list_every_status(session: Session) -> None:
     _enqueue(session)
     _enqueue(session, dedupe_key="request:REQ-7K2P:verification:2")
-    counts = service.status_counts(session)
+    counts = service.status_counts(session, controller_id=CONTROLLER)
     assert counts == {"pending": 2, "claimed": 0, "sending": 0, "sent": 0, "failed": 0, "unknown": 0}

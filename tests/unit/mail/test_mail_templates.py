@@ -10,64 +10,7 @@ import pytest
 from dataright.errors import ValidationFailed
 from dataright.mail.i18n import CATALOG
 from dataright.mail.render import LANGUAGES, REQUEST_STATUSES, REQUEST_TYPES, TEMPLATES, format_when, render
-
-CONTEXTS: dict[str, dict[str, Any]] = {
-    "request_verification": {
-        "controller_name": "NexaLearn AS",
-        "request_reference": "REQ-7K2P",
-        "code": "481516",
-        "link": "https://privacy.nexalearn.example/verify?t=abc",
-        "expires_at": "2026-12-03",
-    },
-    "request_received": {
-        "controller_name": "NexaLearn AS",
-        "request_reference": "REQ-7K2P",
-        "request_type": "access",
-        "received_on": "2026-01-31",
-        "deadline": "2026-03-02",
-        "statutory_deadline": "2026-03-02",
-        "promised_deadline": "2026-03-02",
-    },
-    "request_extended": {
-        "controller_name": "NexaLearn AS",
-        "request_reference": "REQ-7K2P",
-        "new_deadline": "2026-05-04",
-        "reason": "REASON-TEXT",
-    },
-    "request_completed": {
-        "controller_name": "NestIT Norge AS",
-        "request_reference": "REQ-7K2P",
-        "request_type": "erasure",
-        "download_link": "https://privacy.nestit.example/download/xyz",
-        "link_expires_at": "2026-12-16",
-        "kept_items": [{"what": "ITEM-WHAT", "law": "bokføringsloven § 13", "until": "2031-12-31"}],
-    },
-    "request_denied": {
-        "controller_name": "NexaLearn AS",
-        "request_reference": "REQ-7K2P",
-        "reason": "identity_not_verified",
-        "authority_name": "Datatilsynet",
-        "authority_url": "https://www.datatilsynet.no",
-        "fee": "",
-    },
-    "request_reminder": {
-        "controller_name": "Nestpros Pte. Ltd.",
-        "due": [
-            {"request_reference": "REQ-1", "deadline": "2026-12-05", "status": "in_progress"},
-            {"request_reference": "REQ-2", "deadline": "2026-12-01", "status": "overdue"},
-        ],
-    },
-    "breach_notification": {
-        "controller_name": "NexaLearn AS",
-        "breach_reference": "BR-1",
-        "occurred_on": "2026-11-27",
-        "description": "DESCRIPTION",
-        "likely_consequences": "CONSEQUENCES",
-        "measures": "MEASURES",
-        "advice": "ADVICE",
-        "contact": "CONTACT",
-    },
-}
+from fixtures.mail_contexts import CONTEXTS
 
 # A phrase of each language that every message carries (the greeting), and English words that must not leak.
 GREETING = {"en": "Hello,", "nb": "Hei,", "sv": "Hej,"}

@@ -42,12 +42,38 @@ class ResponseRule(Model):
     counting: CountingRule
 
 
+class PrescribedDataClass(Model):
+    """A class of personal data whose breach is deemed to result in significant harm (PDPA s. 26B(2) and the
+    Schedule to the PDP (Notification of Data Breaches) Regulations 2021). ``categories`` are the fideslang
+    keys (or prefixes of them) that fall under it, so a breach's declared categories find it."""
+
+    id: str
+    label: str
+    reference: str
+    categories: tuple[str, ...] = ()
+
+
 class BreachRule(Model):
     authority_within: Period
     authority_from: Literal["awareness", "assessment"]
     authority_reference: str
+    authority_language: Literal["en", "nb", "sv"] = "en"
+    """The language the authority's notification form is filled in."""
+    authority_form: Literal["gdpr_art33", "pdpc"] = "gdpr_art33"
     individuals: Literal["without_undue_delay", "on_or_after_authority"]
     individuals_reference: str
+    # What makes a breach notifiable to the authority:
+    #   risk: unless it is unlikely to result in a risk to the rights and freedoms of people (GDPR Art. 33(1));
+    #   significant_harm_or_scale: likely significant harm, or at least ``notifiable_min_affected`` people
+    #   (PDPA s. 26B(1)).
+    notifiable_when: Literal["risk", "significant_harm_or_scale"] = "risk"
+    notifiable_reference: str = ""
+    notifiable_min_affected: int | None = None
+    individuals_when: Literal["high_risk", "significant_harm"] = "high_risk"
+    individuals_exemption_reference: str = ""
+    assessment_within: Period | None = None
+    assessment_reference: str | None = None
+    prescribed_data_classes: tuple[PrescribedDataClass, ...] = ()
 
 
 class Jurisdiction(Model):

@@ -1,7 +1,7 @@
 """mail outbox
 
 Revision ID: 7acf5dc6e796
-Revises: ccff6f025a74
+Revises: 148e736f6a7a
 Create Date: 2026-12-02 18:38:36.600171
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "7acf5dc6e796"
-down_revision: str | Sequence[str] | None = "ccff6f025a74"
+down_revision: str | Sequence[str] | None = "148e736f6a7a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
