@@ -11,7 +11,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dataright.cli.common import console, err_console, fail
 from dataright.cli.database import cli_session
-from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
+
+# Re-exported: other command groups imported these from here before they moved to cli/options.py.
+from dataright.cli.options import ControllerOption as ControllerOption
+from dataright.cli.options import DeclarationsOption as DeclarationsOption
+from dataright.cli.options import declaration_for as declaration_for
 from dataright.consent import service
 from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
 from dataright.errors import DataRightError
