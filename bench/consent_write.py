@@ -8,8 +8,8 @@ clients (keep-alive connections) send ``POST /api/v1/consent/events`` for a new 
 writes in all (a bounded loop; every body is generated here at run time). Afterwards every write is looked
 up by its ``import_key``: an acknowledged (201) write must be there and a refused (503) one must not;
 anything else is counted as ambiguous. Beside it, the same number of threads insert the same rows a
-write stores (a subject, its event, its current state and its audit entry) with plain INSERTs through the
-same driver (sqlite3 / psycopg), one transaction each.
+write stores with plain INSERTs through the same driver (sqlite3 / psycopg), one transaction each: the
+subject and its identifier, the event, its current state and two audit entries.
 
 Targets: no 500 and no ambiguous write at any level; PostgreSQL at 64 clients >= 0.3x the bare insert;
 SQLite at 64 clients >= 0.5x its own single-client rate. Not part of the test suite.
@@ -123,6 +123,8 @@ INSERTS = [
     " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
     "INSERT INTO audit_entries (at, actor, action, entity_type, entity_id, controller_id, details)"
     " VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+    "INSERT INTO subject_identifiers (subject_id, controller_id, kind, hash, ciphertext, created_at)"
+    " VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
 ]
 
 
@@ -134,6 +136,8 @@ def _one_write(cursor: object, style: str, last_id: Callable[[object], int]) -> 
     when = now.isoformat() if style == "qmark" else now
     execute = cursor.execute  # type: ignore[attr-defined]
     execute(INSERTS[0].format(p=p), (sid, CONTROLLER, when))
+    execute(INSERTS[4].format(p=p), (sid, CONTROLLER, "email", uuid.uuid4().hex * 2, os.urandom(60), when))
+    execute(INSERTS[3].format(p=p), (when, "bench", "subject.created", "subject", str(subject), CONTROLLER, "{}"))
     rid = uuid.uuid4().hex if style == "qmark" else uuid.uuid4()
     args = (rid, CONTROLLER, sid, "purpose:analytics", "given", "1", when, when, "api", "bench", RECEIPT)
     execute(INSERTS[1].format(p=p) + (" RETURNING id" if style != "qmark" else ""), args)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from dataright.audit.models import AuditEntry
 from dataright.audit.schemas import AuditEntryOut, AuditPage, VerifyOut
 from dataright.audit.service import verify
+from dataright.bounds import MAX_ID
 from dataright.consent.coverage import CONSENT_EVENTS
 from dataright.web.dependencies import Admin, ReadSession
 
@@ -42,7 +43,7 @@ def list_entries(
     controller_id: str,
     key: Admin,
     session: ReadSession,
-    after_id: Annotated[int, Query(ge=0, le=2**63 - 1, description="Return entries after this id.")] = 0,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID, description="Return entries after this id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """One controller's audit entries, oldest first, a page at a time."""

@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
+from dataright.bounds import MAX_ID
 from dataright.consent import service
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker, decided_by_state_alone
 from dataright.consent.dnc import DncRegistry
 from dataright.consent.rules import Decision, rules_for
 from dataright.consent.schemas import (
+    KEY_PATTERN,
     BatchIn,
     BatchOut,
     CheckQuery,
@@ -55,7 +57,6 @@ from dataright.web.idempotency import IdempotentWrite
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
-MAX_ID = 2**63 - 1  # ids are 64-bit signed integers in the database
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
 
 
@@ -456,7 +457,7 @@ async def put_preferences(
 def unsubscribe_link(
     subject_id: uuid.UUID,
     controller: str,
-    topic: str,
+    topic: Annotated[str, Query(pattern=KEY_PATTERN, max_length=80, description="The topic the message is about.")],
     channel: Channel,
     key: ConsentQueryReader,
     session: ReadSession,

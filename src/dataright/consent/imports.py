@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.bounds import check_birth_date, check_occurred_at
 from dataright.consent.models import ConsentEvent
 from dataright.consent.rules import EventKind, Method, rules_for, validate_event
 from dataright.consent.service import CLOCK_SKEW, Proof, import_key_difference, record
@@ -37,6 +38,7 @@ from dataright.errors import DataRightError, Located
 from dataright.identity import service as identity
 from dataright.identity.normalise import IdentifierKind, normalise
 from dataright.storage.types import utcnow
+from dataright.text import check_line, check_note
 
 IDENTITY_COLUMNS = tuple(k.value for k in IdentifierKind)
 COLUMNS = frozenset(
@@ -129,6 +131,10 @@ def _moment(text: str) -> datetime:
         raise _RowProblem("occurred_at", f"{text!r} has no time zone; add Z or an offset such as +01:00")
     if moment > utcnow() + CLOCK_SKEW:
         raise _RowProblem("occurred_at", f"{text!r} lies in the future")
+    try:
+        check_occurred_at(moment)
+    except ValueError as exc:
+        raise _RowProblem("occurred_at", f"{text!r} {exc}") from None
     return moment.astimezone(UTC)
 
 
@@ -149,9 +155,31 @@ def _birth_date(cells: dict[str, str]) -> date | None:
     if not cells.get("birth_date"):
         return None
     try:
-        return date.fromisoformat(cells["birth_date"])
+        born = date.fromisoformat(cells["birth_date"])
     except ValueError:
         raise _RowProblem("birth_date", f"{cells['birth_date']!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        return check_birth_date(born)
+    except ValueError as exc:
+        raise _RowProblem("birth_date", str(exc)) from None
+
+
+# the free-text cells and what each may hold (dataright.text): stored in clear, so `source` names no person
+TEXT_CELLS: dict[str, Callable[[str], str]] = {
+    "notice_version": check_line,
+    "source": check_note,
+    "language": check_line,
+    "import_key": check_line,
+}
+
+
+def _texts(cells: dict[str, str]) -> None:
+    for column, check in TEXT_CELLS.items():
+        if cells.get(column):
+            try:
+                check(cells[column])
+            except ValueError as exc:
+                raise _RowProblem(column, str(exc)) from None
 
 
 def _kind(cells: dict[str, str]) -> EventKind:
@@ -198,6 +226,7 @@ def _row(
         attempt(lambda: _allowed(declaration, controller_id, target, kind))
     occurred_at = attempt(lambda: _moment(cells.get("occurred_at", "")))
     proof = attempt(lambda: _proof(cells))
+    attempt(lambda: _texts(cells))
     if problems:
         return problems
     assert identifiers is not None and target is not None and kind is not None

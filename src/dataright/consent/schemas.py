@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, model_validator
 
+from dataright.bounds import check_birth_date, check_occurred_at
 from dataright.consent.models import ConsentEvent
 from dataright.consent.rules import Decision, EventKind, Method
 from dataright.consent.targets import Target
@@ -28,9 +29,6 @@ from dataright.text import (
 MAX_TEXT = 100_000
 MAX_BATCH = 1000
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-FUTURE_SLACK = timedelta(days=1)
-EARLIEST_BIRTH = date(1900, 1, 1)
 
 # Strings from outside: one line, multi-line text, an identifier as typed, a note stored in clear (see dataright.text)
 Line = Annotated[str, AfterValidator(check_line), Field(json_schema_extra={"pattern": LINE_PATTERN})]
@@ -110,17 +108,11 @@ class TargetFields(_In):
 
 
 def _birth_date(value: date | None) -> date | None:
-    if value is not None and not EARLIEST_BIRTH <= value <= datetime.now(UTC).date():
-        raise ValueError(f"must lie between {EARLIEST_BIRTH.isoformat()} and today")
-    return value
+    return check_birth_date(value) if value is not None else None
 
 
 def _occurred_at(value: datetime | None) -> datetime | None:
-    if value is not None and value < EARLIEST:
-        raise ValueError("lies before 1970-01-01")
-    if value is not None and value > datetime.now(UTC) + FUTURE_SLACK:
-        raise ValueError("lies more than a day in the future")
-    return value
+    return check_occurred_at(value) if value is not None else None
 
 
 SUBJECT_ANY_OF: list[JsonValue] = [

@@ -28,9 +28,9 @@ writes queue behind each other). At most ``WriteGate.slots`` writes run at once 
 writes take turns anyway; the pool size on PostgreSQL); a write that cannot start within
 ``settings.db_write_timeout`` seconds, or finds no free connection or SQLite's lock still held, is
 answered 503 with ``Retry-After`` and nothing is written. ``ReadSession`` is for routes that only read and
-is never committed. ``DbSession`` (a transaction around a synchronous route, committed after it returns)
-remains for routes that do not write under load. A route needing none (the consent check's fast path)
-declares none, and no session is opened.
+is never committed. (There is deliberately no session dependency that writes: FastAPI would begin it, run
+the route and commit it in three different worker threads, with awaits in between.) A route needing none
+(the consent check's fast path) declares none, and no session is opened.
 
 Usage::
 
@@ -65,10 +65,9 @@ from dataright.access.service import (
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import Unauthenticated, Unavailable, ValidationFailed
-from dataright.storage.engine import run_in_transaction, session_scope
+from dataright.storage.engine import run_in_transaction
 from dataright.web.openapi import problems
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CONTROLLER_PATH_PARAM = "controller_id"
 CONTROLLER_QUERY_PARAM = "controller"
 SCOPE_MARK = "__dataright_scope__"
@@ -81,7 +80,6 @@ __all__ = [
     "ConsentQueryWriter",
     "ConsentReader",
     "ConsentWriter",
-    "DbSession",
     "ReadSession",
     "Registry",
     "WriteGate",
@@ -90,15 +88,6 @@ __all__ = [
     "problems",
     "require_scope",
 ]
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back when it raises.
-
-    Requests with unsafe methods start as writers (``BEGIN IMMEDIATE`` on SQLite).
-    """
-    with session_scope(request.app.state.session_factory, write=request.method not in SAFE_METHODS) as session:
-        yield session
 
 
 def get_read_session(request: Request) -> Iterator[Session]:
@@ -110,10 +99,9 @@ def get_read_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-# scope="function" (FastAPI >= 0.12x): the commit happens before the response is sent, so a failed commit is a
-# failed request. Older FastAPI versions run the exit code before sending by default.
+# scope="function" (FastAPI >= 0.12x): the session is closed (its connection back in the pool) before the
+# response is sent. Older FastAPI versions run the exit code before sending by default.
 _BEFORE_RESPONSE: dict[str, Any] = {"scope": "function"} if "scope" in inspect.signature(Depends).parameters else {}
-DbSession = Annotated[Session, Depends(get_session, **_BEFORE_RESPONSE)]
 ReadSession = Annotated[Session, Depends(get_read_session, **_BEFORE_RESPONSE)]
 
 

@@ -78,6 +78,23 @@ IDEMPOTENCY_KEY = {
 }
 
 
+CONTROLLER_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"  # a declaration's ids (declarations.schema.Key)
+CONTROLLER_PARAMETERS = {
+    "controller": "The controller the request acts for (its id in the declaration).",
+    "controller_id": "The controller (its id in the declaration).",
+}
+
+
+def _describe_controller(parameter: dict[str, Any]) -> None:
+    """The controller parameter: what it is and the shape of an id (any other value names no controller)."""
+    if parameter.get("name") in CONTROLLER_PARAMETERS and parameter.get("in") in ("query", "path"):
+        parameter.setdefault("description", CONTROLLER_PARAMETERS[parameter["name"]])
+        schema = parameter.setdefault("schema", {})
+        if schema.get("type") == "string":
+            schema.setdefault("pattern", CONTROLLER_ID_PATTERN)
+            schema.setdefault("maxLength", 80)
+
+
 def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
     content = (existing or {}).get("content")
     if content and "HTTPValidationError" not in str(content):
@@ -117,6 +134,8 @@ def rewrite(document: dict[str, Any], guarded: Iterable[tuple[str, str]]) -> dic
                 parameters = operation.setdefault("parameters", [])
                 if not any(p.get("name") == HEADER and p.get("in") == "header" for p in parameters):
                     parameters.append(dict(IDEMPOTENCY_KEY))
+            for parameter in operation.get("parameters", []):
+                _describe_controller(parameter)
             responses: dict[str, Any] = operation["responses"]
             statuses = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
             for _kind, applies, kind_statuses in STATUSES_BY_KIND:

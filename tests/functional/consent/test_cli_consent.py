@@ -302,3 +302,30 @@ def test_the_expire_command_writes_lapsed_consent_into_the_history(database: Eng
     assert first.exit_code == 0, first.output
     assert "1 consent(s) of nexalearn recorded as expired" in first.output
     assert "0 consent(s)" in runner.invoke(app, ["consent", "expire", "-c", NEXALEARN]).output
+
+
+def test_hostile_cells_are_refused_by_line_and_column_and_nothing_is_written(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    future_birth = (date.today() + timedelta(days=3)).isoformat()
+    path.write_text(
+        "email,birth_date,purpose,status,occurred_at,source,notice_version\n"
+        + f"a@example.org,,analytics,given,{_recent()},kari@example.org,\n"
+        + f"b@example.org,,analytics,given,{_recent()},call 91234567,\n"
+        + f"c@example.org,,analytics,given,{_recent()},form,v1\u202e\n"
+        + f"d@example.org,{future_birth},analytics,given,{_recent()},form,\n"
+        + "e@example.org,,analytics,given,1969-07-20T20:17:00Z,form,\n"
+        + f"f\u200b@example.org,,analytics,given,{_recent()},signup form 2026-03-01,v1\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["consent", "import", str(path), "--controller", NEXALEARN])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.startswith(f"{path}:2 source: contains '@'") for line in lines), result.output
+    assert any(line.startswith(f"{path}:3 source: contains a run of 7 or more digits") for line in lines)
+    assert any(line.startswith(f"{path}:4 notice_version: contains an invisible formatting") for line in lines)
+    assert any(line.startswith(f"{path}:5 birth_date: must lie between 1900-01-01 and today") for line in lines)
+    assert any(line.startswith(f"{path}:6 occurred_at:") and "before 1970" in line for line in lines)
+    assert not any(line.startswith(f"{path}:7") for line in lines)  # a zero-width space in an address is removed
+    assert "kari@example.org" not in result.output and "91234567" not in result.output
+    assert "5 problem(s)" in result.output
+    assert _count(database, NEXALEARN) == 0
