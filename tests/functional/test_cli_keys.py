@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,9 +20,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def configured(fresh_db_url: str) -> Iterator[str]:
+def configured(fresh_db_url: str, examples_dir: Path) -> Iterator[str]:
     upgrade(fresh_db_url)
-    use_settings(Settings(database_url=fresh_db_url, secret_key=TEST_SECRET))
+    declarations = [examples_dir / "nexalearn", examples_dir / "nestpros"]
+    use_settings(Settings(database_url=fresh_db_url, secret_key=TEST_SECRET, declarations=declarations))
     yield fresh_db_url
     use_settings(None)
 
@@ -49,7 +51,7 @@ def test_create_prints_a_working_token_once_and_list_shows_only_its_prefix(confi
     listed = runner.invoke(app, ["keys", "list"])
     assert listed.exit_code == 0
     prefix = token.split("_")[1]
-    assert prefix in listed.stdout and token not in listed.stdout
+    assert f"dr_{prefix}" in listed.stdout and token not in listed.stdout
     assert "consent:read" in listed.stdout and "nexalearn" in listed.stdout
 
 
@@ -70,3 +72,44 @@ def test_bad_requests_exit_1_with_the_reason(configured: str) -> None:
     result = runner.invoke(app, ["keys", "revoke", "000000000000"])
     assert result.exit_code == 1
     assert "no API key with prefix" in result.output
+
+
+@pytest.mark.parametrize("form", ["as-listed", "bare", "with-underscore", "whole-key"])
+def test_revoke_takes_the_prefix_as_listed_and_as_it_appears_in_the_key(configured: str, form: str) -> None:
+    token = runner.invoke(app, ["keys", "create", "--controller", "nexalearn", "--scope", "admin"]).stdout.strip()
+    prefix = token.split("_")[1]
+    listed = next(word for word in runner.invoke(app, ["keys", "list"]).stdout.split() if prefix in word)
+    assert listed == f"dr_{prefix}"
+    given = {"as-listed": listed, "bare": prefix, "with-underscore": f"dr_{prefix}_", "whole-key": token}[form]
+    result = runner.invoke(app, ["keys", "revoke", given])
+    assert result.exit_code == 0, result.output
+    assert f"revoked dr_{prefix}" in result.output
+    assert not _authenticates(configured, token)
+
+
+def test_revoke_names_what_is_not_a_prefix(configured: str) -> None:
+    result = runner.invoke(app, ["keys", "revoke", "dr_nothex"])
+    assert result.exit_code == 1
+    assert "'dr_nothex' is not a key prefix" in result.output
+
+
+def test_create_refuses_a_controller_no_declaration_has(configured: str) -> None:
+    result = runner.invoke(app, ["keys", "create", "--controller", "nexalern", "--scope", "consent:read"])
+    assert result.exit_code == 1
+    assert "--controller nexalern: no loaded declaration has this controller; did you mean 'nexalearn'?" in (
+        result.output
+    )
+    assert "dr_" not in runner.invoke(app, ["keys", "list"]).stdout
+    everywhere = runner.invoke(app, ["keys", "create", "--controller", "*", "--scope", "admin"])
+    assert everywhere.exit_code == 0, everywhere.output
+
+
+def test_create_without_declarations_says_how_to_name_them(fresh_db_url: str) -> None:
+    upgrade(fresh_db_url)
+    use_settings(Settings(database_url=fresh_db_url, secret_key=TEST_SECRET))
+    try:
+        result = runner.invoke(app, ["keys", "create", "--controller", "nexalearn", "--scope", "consent:read"])
+    finally:
+        use_settings(None)
+    assert result.exit_code == 1
+    assert "pass --declarations PATH or set DATARIGHT_DECLARATIONS" in result.output

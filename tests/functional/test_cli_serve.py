@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -123,8 +125,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_serve_demo_runs_end_to_end_under_uvicorn(tmp_path: Path, workers: int) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("workers", "stop"),
+    [(1, signal.SIGTERM), (1, signal.SIGINT), (2, signal.SIGTERM)],
+    ids=["1-term", "1-int", "2-term"],
+)
+def test_serve_demo_runs_end_to_end_under_uvicorn_and_leaves_no_database_behind(
+    tmp_path: Path, workers: int, stop: signal.Signals
+) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATARIGHT_")}
     command = ["serve", "--demo", "--port", str(port), "--workers", str(workers)]
@@ -161,8 +170,30 @@ def test_serve_demo_runs_end_to_end_under_uvicorn(tmp_path: Path, workers: int) 
         assert verified.status_code == 200 and verified.json()["ok"] is True
         assert httpx.get(f"{base}/docs").status_code == 200
     finally:
-        process.terminate()
+        process.send_signal(stop)
         process.wait(timeout=30)
+        errors = process.stderr.read() if process.stderr else ""
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+    scratch = re.search(r"demo: data kept in (\S+) for this run only", errors)
+    assert scratch is not None, errors
+    assert Path(scratch[1]).parent.is_dir() and not Path(scratch[1]).exists(), "the throw-away database is left"
+
+
+def test_serve_warns_when_base_url_is_unset_or_no_declaration_is_loaded(
+    configure: Any, served: list[dict[str, Any]], tmp_path: Path, examples_dir: Path
+) -> None:
+    configure(database_url=f"sqlite:///{tmp_path / 'x.db'}", secret_key=TEST_SECRET)
+    bare = runner.invoke(cli, ["serve"])
+    assert bare.exit_code == 0, bare.output
+    assert "warning: base_url is not set: unsubscribe links in e-mails will point to http://127.0.0.1:8000" in (
+        bare.output
+    )
+    assert "warning: no declaration is loaded" in bare.output
+    configure(
+        database_url=f"sqlite:///{tmp_path / 'x.db'}", secret_key=TEST_SECRET, base_url="https://privacy.example.org"
+    )
+    complete = runner.invoke(cli, ["serve", "--declarations", str(examples_dir / "nexalearn")])
+    assert complete.exit_code == 0, complete.output
+    assert "warning" not in complete.output

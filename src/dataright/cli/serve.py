@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -118,6 +119,26 @@ def serve(
         _serve(cleanup, host, port, demo, declarations or [], workers=workers, access_log=access_log)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _warn_about(settings: Settings, registry: DeclarationRegistry) -> None:
+    """What a server can run without but should not: printed at start."""
+    if "base_url" not in settings.model_fields_set and not settings.demo:
+        err_console.print(
+            f"warning: base_url is not set: unsubscribe links in e-mails will point to {settings.base_url}, "
+            "which recipients cannot reach; set DATARIGHT_BASE_URL to the server's public https:// address",
+            markup=False,
+        )
+    if not len(registry):
+        err_console.print(
+            "warning: no declaration is loaded: every consent route will answer 404 for any controller; "
+            "pass --declarations PATH or set DATARIGHT_DECLARATIONS",
+            markup=False,
+        )
+
+
 def _serve(
     cleanup: ExitStack,
     host: str,
@@ -160,6 +181,7 @@ def _serve(
     except ConfigurationError as exc:
         err_console.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
+    _warn_about(settings, registry)
     _prepare_database(settings)
     app = create_app(settings, registry) if workers == 1 else None
 
@@ -183,12 +205,19 @@ def _serve(
         "log_config": uvicorn_log_config(),
         "access_log": access_log,
     }
-    if app is not None:
-        uvicorn.run(app, **options)
-    else:
-        # Worker processes import the app factory and read the settings resolved here from the environment.
-        os.environ.update(settings.as_environment())
-        uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+    # uvicorn stops gracefully on SIGINT and SIGTERM, then raises the signal again: SIGTERM's default action would
+    # end the process on the spot, leaving a demo's throw-away database behind. As SystemExit it unwinds
+    # ``cleanup``, which removes it (SIGINT already arrives as KeyboardInterrupt).
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        if app is not None:
+            uvicorn.run(app, **options)
+        else:
+            # Worker processes import the app factory and read the settings resolved here from the environment.
+            os.environ.update(settings.as_environment())
+            uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

@@ -125,7 +125,7 @@ def _subject_id(
     session: Session, controller: str, declaration: Declaration, ref: SubjectRef, *, create: bool
 ) -> uuid.UUID:
     if ref.subject_id is not None:
-        return ref.subject_id
+        return identity.subject_of(session, controller, ref.subject_id).id
     identifiers = ref.identifiers()
     if not identifiers:
         raise ValidationFailed("subject: give subject_id or at least one of email, phone, customer_id")
@@ -464,7 +464,7 @@ def unsubscribe_link(
     registry: Registry,
 ) -> UnsubscribeLinkOut:
     """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""
-    identity.get_subject(session, subject_id)
+    identity.subject_of(session, controller, subject_id)
     headers = service.unsubscribe_link_headers(
         declaration=declaration_of(registry, controller),
         controller_id=controller,

@@ -93,9 +93,7 @@ def _holder(session: Session, controller_id: str, subject_id: uuid.UUID | None, 
     if (subject_id is None) == (device_id is None):
         raise ValidationFailed("give exactly one of subject_id and device_id")
     if subject_id is not None:
-        subject = identity.get_subject(session, subject_id)
-        if subject.controller_id != controller_id:
-            raise NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
+        identity.subject_of(session, controller_id, subject_id)
         return Holder.subject(subject_id)
     assert device_id is not None
     device = identity.get_device(session, device_id)
@@ -524,9 +522,7 @@ def check_many(
 # ------------------------------------------------------------------------------------------------
 def history(session: Session, *, controller_id: str, subject_id: uuid.UUID) -> list[ConsentEvent]:
     """Every event of a subject, in the order they happened (each with its receipt)."""
-    subject = identity.get_subject(session, subject_id)
-    if subject.controller_id != controller_id:
-        raise NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
+    identity.subject_of(session, controller_id, subject_id)
     rows = session.execute(
         select(ConsentEvent)
         .where(ConsentEvent.controller_id == controller_id, ConsentEvent.subject_id == subject_id)

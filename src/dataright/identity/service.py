@@ -38,6 +38,8 @@ __all__ = [
     "reveal",
     "reveal_all",
     "reveal_many",
+    "subject_not_found",
+    "subject_of",
     "unlink_guardian",
 ]
 
@@ -54,6 +56,20 @@ def get_subject(session: Session, subject_id: uuid.UUID) -> Subject:
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"subject {subject_id} does not exist")
+    return subject
+
+
+def subject_not_found(controller_id: str, subject_id: object) -> NotFound:
+    """The one answer for a subject that does not exist and for one of another controller: a key for one
+    controller must learn nothing about another's subjects."""
+    return NotFound(f"subject {subject_id} does not exist for controller {controller_id!r}")
+
+
+def subject_of(session: Session, controller_id: str, subject_id: uuid.UUID) -> Subject:
+    """The controller's subject; ``subject_not_found`` when there is none or it is another controller's."""
+    subject = session.get(Subject, subject_id)
+    if subject is None or subject.controller_id != controller_id:
+        raise subject_not_found(controller_id, subject_id)
     return subject
 
 
@@ -244,9 +260,8 @@ def link_guardian(
     """
     if guardian_id == child_id:
         raise ValidationFailed("guardian_id: a subject cannot be their own guardian")
-    for role, subject_id in (("guardian", guardian_id), ("child", child_id)):
-        if get_subject(session, subject_id).controller_id != controller_id:
-            raise ValidationFailed(f"{role}_id: subject {subject_id} belongs to another controller")
+    for subject_id in (guardian_id, child_id):
+        subject_of(session, controller_id, subject_id)
     link = session.execute(
         select(GuardianLink).where(
             GuardianLink.guardian_subject_id == guardian_id, GuardianLink.child_subject_id == child_id
@@ -375,9 +390,7 @@ def link_device(
     session: Session, *, controller_id: str, device_id: str, subject_id: uuid.UUID, actor: str = "system"
 ) -> Device:
     """Tie a device to the subject who logged in on it (its cookie choices become theirs to see and change)."""
-    subject = get_subject(session, subject_id)
-    if subject.controller_id != controller_id:
-        raise ValidationFailed(f"subject_id: subject {subject_id} belongs to another controller")
+    subject_of(session, controller_id, subject_id)
     device = get_or_create_device(session, controller_id, device_id, actor=actor)
     if device.subject_id == subject_id:
         return device
