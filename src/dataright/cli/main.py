@@ -16,6 +16,7 @@ from dataright.cli import (
     keys,
     lint,
     mail,
+    requests,
     serve,
 )
 
@@ -34,6 +35,7 @@ audit.register(app)
 keys.register(app)
 documents.register(app)
 consent.register(app)
+requests.register(app)
 mail.register(app)
 breach.register(app)
 dsr.register(app)

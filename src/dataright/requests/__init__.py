@@ -1,0 +1,1 @@
+"""Rights requests: intake, verification, deadlines (pure date arithmetic), lifecycle, access packages."""
