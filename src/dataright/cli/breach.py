@@ -15,8 +15,8 @@ from dataright.breach import clocks, service
 from dataright.breach.documents import authority_notification
 from dataright.breach.models import Risk
 from dataright.cli.common import console, fail
-from dataright.cli.consent import ControllerOption, DeclarationsOption, declaration_for
 from dataright.cli.database import cli_session
+from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
 from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.errors import DataRightError
 

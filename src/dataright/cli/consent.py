@@ -9,40 +9,21 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from dataright.cli.common import console, err_console, fail, load_or_exit
-from dataright.cli.database import cli_session, settings_or_exit
+from dataright.cli.common import console, err_console, fail
+from dataright.cli.database import cli_session
+
+# Re-exported: other command groups imported these from here before they moved to cli/options.py.
+from dataright.cli.options import ControllerOption as ControllerOption
+from dataright.cli.options import DeclarationsOption as DeclarationsOption
+from dataright.cli.options import declaration_for as declaration_for
 from dataright.consent import service
 from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
-from dataright.declarations.registry import DeclarationRegistry
-from dataright.declarations.schema import Declaration
 from dataright.errors import DataRightError
 
 consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 audiences_app = typer.Typer(help="Ad audiences built from the consent ledger.", no_args_is_help=True)
 
 ACTOR = "cli"
-DeclarationsOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--declarations",
-        "-d",
-        help="A declaration folder or file (repeatable); default: DATARIGHT_DECLARATIONS.",
-    ),
-]
-ControllerOption = Annotated[str, typer.Option("--controller", "-c", help="The controller id.")]
-
-
-def declaration_for(controller_id: str, paths: list[Path] | None) -> Declaration:
-    """The loaded declaration that has ``controller_id``, or a clear message and exit 1."""
-    chosen = paths or settings_or_exit().declarations
-    if not chosen:
-        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
-    try:
-        registry = DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
-        return registry.controller(controller_id).declaration
-    except DataRightError as exc:
-        fail(f"error: --controller {controller_id}: {exc}")
-        raise AssertionError("unreachable") from None
 
 
 @consent_app.command("import")

@@ -21,8 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dataright.cli.common import console, err_console, fail
-from dataright.cli.consent import ControllerOption, DeclarationsOption, declaration_for
 from dataright.cli.database import open_engine, settings_or_exit
+from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
 from dataright.config import environment
 from dataright.connectors.base import DatasetMismatch, DatastoreUnavailable
 from dataright.engine.graph import GraphInvalid

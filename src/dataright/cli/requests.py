@@ -1,5 +1,7 @@
-"""``dataright requests``: the staff side of rights requests from the command line.
+"""``dataright requests``: rights requests from the command line.
 
+``deadline`` needs no database: it recomputes the dates of any case from the declaration and the
+jurisdiction pack, so staff and auditors can check them.
 ``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``extend``, ``deny``, ``withdraw``,
 ``task-done`` and ``complete`` change a request exactly as the API does (audited as ``cli``); ``remind``
 enqueues the daily reminder mail to each assigned staff member and ``expire`` closes requests never verified.
@@ -7,9 +9,10 @@ enqueues the daily reminder mail to each assigned staff member and ``expire`` cl
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -17,19 +20,21 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from dataright.cli.common import console, fail, load_or_exit
-from dataright.cli.consent import DeclarationsOption
+from dataright.cli.common import console, fail
 from dataright.cli.database import cli_session, settings_or_exit
-from dataright.declarations.registry import DeclarationRegistry
-from dataright.declarations.schema import Declaration
+from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
+from dataright.declarations.schema import Declaration, Right
 from dataright.errors import DataRightError
 from dataright.requests import service
+from dataright.requests.deadlines import Deadline, deadline_for
 from dataright.requests.lifecycle import OPEN, DenialReason, Status
 from dataright.requests.models import RightsRequest
 from dataright.requests.schemas import RequestOut
 from dataright.storage.types import utcnow
 
-requests_app = typer.Typer(help="Rights requests: list, due, show, and the staff actions.", no_args_is_help=True)
+requests_app = typer.Typer(
+    help="Rights requests: deadlines, the request queue and the staff actions.", no_args_is_help=True
+)
 
 ACTOR = "cli"
 WITHIN = re.compile(r"^(?P<n>\d+)(?P<unit>[dw]?)$")
@@ -44,13 +49,6 @@ def parse_within(text: str, flag: str = "--within") -> int:
         fail(f"error: {flag} {text!r}: expected a number of days like 7d, or weeks like 2w")
         raise AssertionError("unreachable")
     return int(match["n"]) * (7 if match["unit"] == "w" else 1)
-
-
-def registry_of(paths: list[Path] | None) -> DeclarationRegistry:
-    chosen = paths or settings_or_exit().declarations
-    if not chosen:
-        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
-    return DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
 
 
 def _run(action: Callable[[Session], _T]) -> _T:
@@ -109,7 +107,7 @@ def show_command(ref: RefArgument) -> None:
 
 
 def _act(ref: str, paths: list[Path] | None, action: Callable[[Session, RightsRequest, Declaration], object]) -> None:
-    registry = registry_of(paths)
+    registry = registry_for(paths)
 
     def run(session: Session) -> RequestOut:
         request = _find(session, ref)
@@ -236,7 +234,7 @@ def remind_command(
 ) -> None:
     """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day)."""
     days, today = parse_within(within), utcnow().date()
-    registry = registry_of(declarations)
+    registry = registry_for(declarations)
     chosen = [controller] if controller else registry.controller_ids
     total = 0
     for controller_id in chosen:
@@ -252,9 +250,103 @@ def remind_command(
 @requests_app.command("expire")
 def expire_command(declarations: DeclarationsOption = None) -> None:
     """Expire requests whose requester never confirmed who they are (run daily)."""
-    registry = registry_of(declarations)
+    registry = registry_for(declarations)
     count = _run(lambda s: service.expire_unverified(s, controller_ids=registry.controller_ids))
     console.print(f"{count} unverified request(s) expired", markup=False)
+
+
+def _received(value: str) -> date | datetime:
+    """``YYYY-MM-DD`` (a date on the controller's calendar) or an ISO 8601 timestamp with its offset."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"error: --received {value!r}: expected YYYY-MM-DD or an ISO 8601 timestamp with offset")
+        raise AssertionError("unreachable") from None
+    if moment.tzinfo is None:
+        fail(f"error: --received {value!r}: a timestamp needs its offset (2026-03-02T09:15:00+01:00 or ...Z)")
+    return moment
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def deadline_json(deadline: Deadline) -> dict[str, object]:
+    return {
+        "controller": deadline.controller_id,
+        "jurisdiction": deadline.jurisdiction,
+        "type": deadline.right.value if deadline.right else None,
+        "timezone": deadline.timezone,
+        "received": deadline.received.isoformat(),
+        "statutory": deadline.statutory.isoformat(),
+        "statutory_period": deadline.statutory_period.iso(),
+        "promised": _iso(deadline.promised),
+        "promised_period": deadline.promised_period.iso() if deadline.promised_period else None,
+        "binding": deadline.binding.isoformat(),
+        "extension_notice_by": deadline.extension_notice_by.isoformat(),
+        "extension_limit": _iso(deadline.extension_limit),
+        "statutory_extension_limit": _iso(deadline.statutory_extension_limit),
+        "promised_extension_limit": _iso(deadline.promised_extension_limit),
+        "extension_condition": deadline.extension_condition,
+        "reference": deadline.reference,
+        "counting": deadline.counting_reference,
+    }
+
+
+@requests_app.command("deadline")
+def deadline_command(
+    controller: ControllerOption,
+    received: Annotated[
+        str,
+        typer.Option(
+            "--received", help="When the request arrived: YYYY-MM-DD on the controller's calendar, or a timestamp."
+        ),
+    ],
+    request_type: Annotated[
+        Right | None, typer.Option("--type", "-t", help="The request type; must be one the controller offers.")
+    ] = None,
+    declarations: DeclarationsOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the dates as JSON.")] = False,
+) -> None:
+    """Print the statutory, promised and binding dates of a request and how far an extension may run."""
+    declaration = declaration_for(controller, declarations)
+    try:
+        deadline = deadline_for(declaration, controller, _received(received), request_type)
+    except DataRightError as exc:
+        fail(f"error: {exc}")
+        raise AssertionError("unreachable") from None
+    if as_json:
+        console.print_json(json.dumps(deadline_json(deadline)))
+        return
+    promised = (
+        f"{deadline.promised.isoformat()}  ({deadline.promised_period} promised by the controller)"
+        if deadline.promised is not None and deadline.promised_period is not None
+        else "-  (no promise of its own)"
+    )
+    limit = deadline.extension_limit
+    rows = [
+        ("controller", f"{deadline.controller_id}  ({deadline.jurisdiction}, {deadline.timezone})"),
+        ("type", deadline.right.value if deadline.right else "any"),
+        ("received", deadline.received.isoformat()),
+        (
+            "statutory",
+            f"{deadline.statutory.isoformat()}  ({deadline.statutory_period}, {deadline.reference}; "
+            f"{deadline.counting_reference})",
+        ),
+        ("promised", promised),
+        ("binding", f"{deadline.binding.isoformat()}  (the earlier date binds)"),
+        ("extension notice by", deadline.extension_notice_by.isoformat()),
+        (
+            "extension limit",
+            limit.isoformat() if limit is not None else "none fixed: the written notice states the date",
+        ),
+        ("extension needs", deadline.extension_condition),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        console.print(f"{label:<{width}}  {value}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

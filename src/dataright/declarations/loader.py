@@ -221,8 +221,13 @@ def _at(smap: SourceMap, path: PathT, message: str) -> Located:
 
 
 def _located(smap: SourceMap, exc: ValidationError) -> Iterator[Located]:
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors:
         path: PathT = tuple(p for p in err["loc"] if isinstance(p, int) or not str(p).startswith(("[", "function-")))
+        if err["type"] == "too_short" and any(
+            len(other["loc"]) > len(err["loc"]) and other["loc"][: len(err["loc"])] == err["loc"] for other in errors
+        ):
+            continue  # a list "too short" only because one of its items failed: the item's error says why
         yield _at(smap, path, _message(err))
 
 

@@ -12,7 +12,8 @@ from collections.abc import Set
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -22,12 +23,15 @@ from pydantic import (
     PlainValidator,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from dataright.declarations.datasets import Dataset
 from dataright.declarations.periods import Period
 from dataright.declarations.taxonomy import FIDES_CATEGORY_KEYS, FIDES_DATA_USE_KEYS, is_special_fides_key
+from dataright.declarations.timezones import closest_timezones, default_timezone, is_timezone, zones_of
 
 Language = Literal["en", "nb", "sv"]
 LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv")
@@ -225,10 +229,56 @@ class Controller(Model):
     rights: RightsHandling | None = None
     # GDPR Art. 30(1)(g): a general description of the technical and organisational security measures.
     security_measures: LocalizedText | None = None
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone the controller's deadlines are dates in; defaults to the country's only zone.",
+        examples=["Europe/Oslo"],
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str | None) -> str | None:
+        if value is not None and not is_timezone(value):
+            close = closest_timezones(value)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PydanticCustomError(
+                "timezone",
+                "{value} is not an IANA time zone name such as Europe/Oslo{hint}",
+                {"value": repr(value), "hint": hint},
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _timezone_from_country(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("timezone") is None and isinstance(data.get("country"), str):
+            zone = default_timezone(data["country"])
+            if zone is not None:
+                return {**data, "timezone": zone}
+        return data
+
+    @model_validator(mode="after")
+    def _timezone_known(self) -> Controller:
+        if self.timezone is None:
+            zones = zones_of(self.country)
+            listed = f" ({', '.join(zones[:4])}{', ...' if len(zones) > 4 else ''})" if zones else ""
+            raise PydanticCustomError(
+                "timezone",
+                "country {country} has no single time zone{listed}; declare timezone: with an IANA name",
+                {"country": self.country, "listed": listed},
+            )
+        return self
 
     @property
     def name(self) -> str:
         return self.display_name or self.legal_name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The controller's time zone: its deadlines are dates on this zone's calendar."""
+        if self.timezone is None:  # only a model built without validation gets here
+            raise ValueError(f"controller {self.id!r} has no time zone")
+        return ZoneInfo(self.timezone)
 
 
 class Group(Model):

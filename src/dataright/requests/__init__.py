@@ -1,1 +1,1 @@
-"""Rights requests: intake, identity verification, deadlines, the lifecycle, fulfilment and access packages."""
+"""Rights requests: intake, verification, deadlines (pure date arithmetic), lifecycle, fulfilment, access packages."""

@@ -274,9 +274,12 @@ def extend(
         )
     if not reason.strip():
         raise ValidationFailed("reason: an extension needs the reason the person is told")
-    new_due = timing.extended_due(declaration, request.controller_id, request.received_on, until)
-    if new_due <= request.due_on:
-        raise ValidationFailed(f"until: {new_due.isoformat()} is not later than the deadline {request.due_on}")
+    try:
+        new_due = timing.extended_due(
+            declaration, request.controller_id, request.received_at, request.type, notice_sent=today, until=until
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(f"until: {exc}") from None
     previous = request.due_on
     request.due_on, request.extended_at, request.extension_reason = new_due, utcnow(), reason.strip()
     session.flush()

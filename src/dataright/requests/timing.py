@@ -1,7 +1,7 @@
 """Where the requests domain asks for its dates: one call for a new request's deadlines, one for an extension.
 
 The arithmetic itself (Regulation 1182/71, public holidays, the controller's time zone, the earlier-of rule)
-belongs to ``requests.deadlines``; this module only adapts its answers to what the service stores.
+is ``requests.deadlines``; this module only adapts its answers to what the service stores.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.schema import Declaration
-from dataright.errors import ValidationFailed
+from dataright.requests import deadlines
 
 
 @dataclass(frozen=True)
@@ -23,52 +22,26 @@ class Deadlines:
 
 
 def local_date(declaration: Declaration, controller_id: str, moment: datetime) -> date:
-    """The calendar date of ``moment`` where the controller is."""
-    return moment.date()
+    """The calendar date of ``moment`` where the controller is (its declared time zone)."""
+    return deadlines.local_receipt_date(moment, declaration.controller_by_id[controller_id])
 
 
 def deadlines_for(declaration: Declaration, controller_id: str, received_at: datetime, request_type: str) -> Deadlines:
     """The statutory, promised and binding dates of a request received at ``received_at``."""
-    received_on = local_date(declaration, controller_id, received_at)
-    controller = declaration.controller_by_id[controller_id]
-    pack = get_jurisdiction(controller.jurisdiction)
-    statutory = pack.response.deadline.after(received_on)
-    promise = declaration.rights_of(controller_id).response_time
-    promised = promise.after(received_on) if promise is not None else None
-    binding = min(statutory, promised) if promised is not None else statutory
-    return Deadlines(received_on, statutory, promised, binding)
+    due = deadlines.deadline_for(declaration, controller_id, received_at, request_type)
+    return Deadlines(due.received, due.statutory, due.promised, due.binding)
 
 
-def latest_extension(declaration: Declaration, controller_id: str, received_on: date) -> date | None:
-    """The latest date an extension may move the answer to; None when the law names no limit (PDPA)."""
-    controller = declaration.controller_by_id[controller_id]
-    pack = get_jurisdiction(controller.jurisdiction)
-    if pack.response.extension is None:
-        return None
-    statutory = pack.response.deadline.after(received_on)
-    return pack.response.extension.after(statutory)
-
-
-def extended_due(declaration: Declaration, controller_id: str, received_on: date, until: date | None) -> date:
-    """The deadline after an extension: ``until`` when given (checked against the law's limit), else the
-    controller's own extension or the law's, whichever ends first."""
-    limit = latest_extension(declaration, controller_id, received_on)
-    if until is not None:
-        if limit is not None and until > limit:
-            raise ValidationFailed(f"until: the law allows an extension to {limit.isoformat()} at the latest")
-        return until
-    original = deadlines_for_date(declaration, controller_id, received_on)
-    own = declaration.rights_of(controller_id).extension
-    candidates = [d for d in (own.after(original.binding) if own else None, limit) if d is not None]
-    if not candidates:
-        raise ValidationFailed("until: the law sets no extension period here; say when the answer will come")
-    return min(candidates)
-
-
-def deadlines_for_date(declaration: Declaration, controller_id: str, received_on: date) -> Deadlines:
-    controller = declaration.controller_by_id[controller_id]
-    pack = get_jurisdiction(controller.jurisdiction)
-    statutory = pack.response.deadline.after(received_on)
-    promise = declaration.rights_of(controller_id).response_time
-    promised = promise.after(received_on) if promise is not None else None
-    return Deadlines(received_on, statutory, promised, min(statutory, promised) if promised else statutory)
+def extended_due(
+    declaration: Declaration,
+    controller_id: str,
+    received_at: datetime,
+    request_type: str,
+    *,
+    notice_sent: date,
+    until: date | None,
+) -> date:
+    """The deadline after an extension notified on ``notice_sent``: ``until`` when given (within the law's
+    limit), else the longest the law and the controller's promise allow; ``ValidationFailed`` when too late."""
+    due = deadlines.deadline_for(declaration, controller_id, received_at, request_type)
+    return deadlines.extended_due(due, notice_sent=notice_sent, until=until)

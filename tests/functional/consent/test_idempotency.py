@@ -329,7 +329,7 @@ def test_a_retry_while_the_first_request_runs_is_a_409(
 
     def slow_record(*args: Any, **kwargs: Any) -> Any:
         entered.set()
-        assert release.wait(10)
+        assert release.wait(60)
         return record(*args, **kwargs)
 
     monkeypatch.setattr(consent_service, "record", slow_record)
@@ -341,11 +341,11 @@ def test_a_retry_while_the_first_request_runs_is_a_409(
     first = threading.Thread(target=lambda: results.append(client.post(url, json=body, headers=headers)))
     first.start()
     try:
-        assert entered.wait(10)
+        assert entered.wait(60)
         second = client.post(url, json=body, headers={**writer, HEADER: key})
     finally:
         release.set()
-        first.join(10)
+        first.join(60)
     assert second.status_code == 409, second.text
     assert second.json()["type"] == "urn:dataright:problem:idempotency-key-in-flight"
     assert results[0].status_code == 201

@@ -17,12 +17,29 @@ from dataright.declarations.periods import Period
 from dataright.declarations.schema import Authority, Country, LegalBasis, LocalizedText, Model, Right
 from dataright.errors import JurisdictionError
 
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[Weekday, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class CountingRule(Model):
+    """How a legal period is counted: the day of receipt never counts (``Period.after``); a period that
+    ends on a closed day (these weekdays, or a public holiday of the controller's country from the
+    ``holidays`` package) runs on to the next open day."""
+
+    closed_weekdays: tuple[Weekday, ...] = ()
+    public_holidays: bool = False
+    reference: str
+
 
 class ResponseRule(Model):
     deadline: Period
     extension: Period | None = None
+    """How much longer an extended answer may take, counted on from the deadline; ``None``: no fixed
+    cap, the notice to the person states the date (PDPA)."""
     extension_notice_within: Period | None = None
+    extension_condition: LocalizedText
     reference: str
+    counting: CountingRule
 
 
 class PrescribedDataClass(Model):

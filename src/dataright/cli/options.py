@@ -1,0 +1,46 @@
+"""Options and lookups several command groups share: ``--declarations`` and ``--controller``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dataright.cli.common import fail, load_or_exit
+from dataright.cli.database import settings_or_exit
+from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Declaration
+from dataright.errors import DataRightError
+
+DeclarationsOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--declarations",
+        "-d",
+        help="A declaration folder or file (repeatable); default: DATARIGHT_DECLARATIONS.",
+    ),
+]
+ControllerOption = Annotated[str, typer.Option("--controller", "-c", help="The controller id.")]
+
+
+def registry_for(paths: list[Path] | None) -> DeclarationRegistry:
+    """The declarations named by ``--declarations`` (or the settings), each loaded or reported and exit 1."""
+    chosen = paths or settings_or_exit().declarations
+    if not chosen:
+        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
+    try:
+        return DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
+    except DataRightError as exc:
+        fail(f"error: --declarations: {exc}")
+        raise AssertionError("unreachable") from None
+
+
+def declaration_for(controller_id: str, paths: list[Path] | None) -> Declaration:
+    """The loaded declaration that has ``controller_id``, or a clear message and exit 1."""
+    registry = registry_for(paths)
+    try:
+        return registry.controller(controller_id).declaration
+    except DataRightError as exc:
+        fail(f"error: --controller {controller_id}: {exc}")
+        raise AssertionError("unreachable") from None
