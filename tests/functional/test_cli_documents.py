@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from dataright.cli.main import app
+from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.ropa import headings
 
 runner = CliRunner()
@@ -84,8 +85,31 @@ def test_ropa_writes_csv_to_stdout(examples_dir: Path) -> None:
 def test_ropa_writes_json_to_stdout(examples_dir: Path) -> None:
     result = runner.invoke(app, ["ropa", str(examples_dir / "nexalearn"), "--format", "json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
-    assert rows[0]["controller_id"] == "nexalearn"
+    document = json.loads(result.stdout)
+    assert [c["id"] for c in document["controllers"]] == ["nexalearn"]
+    assert document["controllers"][0]["activities"][0]["data_subjects"][0] == {
+        "id": "adult-student",
+        "name": "Adult students",
+    }
+
+
+def test_ropa_writes_one_controllers_record_with_controller(examples_dir: Path) -> None:
+    result = runner.invoke(
+        app, ["ropa", str(examples_dir / "nestit-group"), "--controller", "provendo-as", "--lang", "nb"]
+    )
+    assert result.exit_code == 0, result.output
+    table = list(csv.reader(io.StringIO(result.stdout)))
+    assert {row[0] for row in table[1:]} == {"provendo-as"}
+    unknown = runner.invoke(app, ["ropa", str(examples_dir / "nestit-group"), "--controller", "nobody"])
+    assert unknown.exit_code == 1
+    assert "unknown controller 'nobody'" in unknown.stderr
+
+
+def test_a_pdpa_controllers_ropa_is_framed_by_the_pdpa(examples_dir: Path) -> None:
+    result = runner.invoke(app, ["ropa", str(examples_dir / "nestpros")])
+    assert result.exit_code == 0, result.output
+    assert "Art. 30" not in result.stdout
+    assert next(csv.reader(io.StringIO(result.stdout))) == headings("en", get_jurisdiction("pdpa-sg").record)
 
 
 def test_ropa_writes_an_xlsx_workbook_to_the_output_file(examples_dir: Path, tmp_path: Path) -> None:
@@ -95,7 +119,8 @@ def test_ropa_writes_an_xlsx_workbook_to_the_output_file(examples_dir: Path, tmp
     )
     assert result.exit_code == 0, result.output
     sheet = load_workbook(out).active
-    assert [c.value for c in sheet[1]] == headings()
+    assert sheet.title == "Personal data inventory"
+    assert [c.value for c in sheet[1]] == headings("en", get_jurisdiction("pdpa-sg").record)
     assert sheet.max_row > 1
 
 

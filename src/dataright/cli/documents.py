@@ -10,7 +10,7 @@ import typer
 
 from dataright.cli.common import err_console, fail, load_or_exit
 from dataright.declarations.notice import render_notice
-from dataright.declarations.ropa import build_record, to_csv, to_json, to_xlsx
+from dataright.declarations.ropa import build_document, build_record, record_frame, to_csv, to_json, to_xlsx
 from dataright.declarations.schema import Declaration
 from dataright.errors import DataRightError
 
@@ -66,27 +66,39 @@ def notice(
 def ropa(
     path: PathArg,
     output_format: Annotated[
-        RecordFormat, typer.Option("--format", help="csv or json (to standard output or --output), or xlsx.")
+        RecordFormat,
+        typer.Option("--format", help="csv or json (to standard output or --output), or xlsx."),
     ] = RecordFormat.csv,
     output: OutputOpt = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of the column labels and the values.")] = Lang.en,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the labels and the values.")] = Lang.en,
+    controller: Annotated[
+        str | None,
+        typer.Option("--controller", "-c", help="Only this controller's record (default: every controller's)."),
+    ] = None,
 ) -> None:
-    """Write the record of processing activities (GDPR Art. 30(1)): one row per controller and purpose."""
+    """Write the record of processing activities under each controller's law (GDPR Art. 30(1); for the PDPA an
+    inventory citing its obligations): csv and xlsx one row per controller and purpose, json structured."""
     if output_format == RecordFormat.xlsx and output is None:
         fail("error: --format xlsx writes a binary workbook; give a file with --output FILE.xlsx")
         return
     declaration = load_or_exit(path).declaration
+    if controller is not None:
+        _controller_id(declaration, controller)
     try:
-        rows = build_record(declaration, lang.value)
+        if output_format == RecordFormat.json:
+            _emit(to_json(build_document(declaration, lang.value, controller)), output)
+            return
+        frame = record_frame(declaration, controller)
+        rows = build_record(declaration, lang.value, controller)
     except DataRightError as exc:
         fail(f"error: {exc}")
         return
     if output_format == RecordFormat.xlsx:
         assert output is not None
-        output.write_bytes(to_xlsx(rows, lang.value))
+        output.write_bytes(to_xlsx(rows, lang.value, frame))
         err_console.print(f"wrote {len(rows)} row(s) to {output}", markup=False)
         return
-    _emit(to_csv(rows, lang.value) if output_format == RecordFormat.csv else to_json(rows), output)
+    _emit(to_csv(rows, lang.value, frame), output)
 
 
 def _controller_id(declaration: Declaration, wanted: str | None) -> str:

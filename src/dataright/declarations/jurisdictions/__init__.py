@@ -11,7 +11,7 @@ from importlib import resources
 from typing import Any, Literal
 
 import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from dataright.declarations.periods import Period
 from dataright.declarations.schema import Authority, Country, LegalBasis, LocalizedText, Model, Right
@@ -76,6 +76,46 @@ class BreachRule(Model):
     prescribed_data_classes: tuple[PrescribedDataClass, ...] = ()
 
 
+RECORD_FIELDS = (
+    "controller",
+    "controller_contact",
+    "joint_controllers",
+    "representative",
+    "dpo",
+    "purpose",
+    "legal_basis",
+    "data_subjects",
+    "personal_data",
+    "recipients",
+    "transfers",
+    "retention",
+    "security_measures",
+)
+"""The fields a record of processing can hold (``declarations.ropa`` fills them), in the order they appear."""
+
+
+class RecordFrame(Model):
+    """What the law asks a controller to record about its processing, and where it asks it.
+
+    ``fields`` names the record's fields under this law, each with the provision that asks for it (an empty
+    text: kept for the reader, asked for by no single provision); a field the law does not know (a GDPR
+    representative or joint controller under the PDPA) is left out of the record. ``labels`` names a field
+    as this law does where the common name is another law's ("transfers to third countries" is the GDPR's)."""
+
+    title: LocalizedText
+    reference: LocalizedText
+    fields: dict[str, LocalizedText]
+    labels: dict[str, LocalizedText] = Field(default_factory=dict)
+
+    @field_validator("fields", "labels")
+    @classmethod
+    def _known_fields(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(RECORD_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown record fields {unknown}; expected some of {', '.join(RECORD_FIELDS)}")
+        return value
+
+
 class Jurisdiction(Model):
     id: str
     extends: str | None = None
@@ -91,6 +131,7 @@ class Jurisdiction(Model):
     adequate_countries: tuple[Country, ...]
     transfer_reference: str
     authority: Authority
+    record: RecordFrame
     refusal_copy_kept: Period | None = None
     """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
 

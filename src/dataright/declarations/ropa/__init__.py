@@ -1,6 +1,27 @@
-"""The GDPR Art. 30(1) record of processing activities, built from the declaration."""
+"""The record of processing activities under the frame of each controller's law, built from the declaration."""
 
-from dataright.declarations.ropa.export import FORMATS, Format, headings, to_csv, to_json, to_xlsx
-from dataright.declarations.ropa.record import COLUMNS, Column, build_record
+from dataright.declarations.ropa.export import FORMATS, Format, to_csv, to_json, to_xlsx
+from dataright.declarations.ropa.record import (
+    COLUMNS,
+    Column,
+    build_document,
+    build_record,
+    columns_for,
+    headings,
+    record_frame,
+)
 
-__all__ = ["COLUMNS", "FORMATS", "Column", "Format", "build_record", "headings", "to_csv", "to_json", "to_xlsx"]
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "Column",
+    "Format",
+    "build_document",
+    "build_record",
+    "columns_for",
+    "headings",
+    "record_frame",
+    "to_csv",
+    "to_json",
+    "to_xlsx",
+]

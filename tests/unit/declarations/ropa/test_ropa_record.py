@@ -1,12 +1,12 @@
-"""The Art. 30(1) record: one row per controller and purpose, every point of (a)-(g) filled."""
+"""The record of processing: one row per controller and purpose, every field of its law's frame filled
+(GDPR Art. 30(1)(a)-(g))."""
 
 from __future__ import annotations
 
+from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.loader import LoadedDeclaration
-from dataright.declarations.ropa import COLUMNS, build_record, headings
+from dataright.declarations.ropa import COLUMNS, build_record, columns_for, headings, record_frame
 from dataright.declarations.schema import Declaration
-
-ART30 = [c.key for c in COLUMNS if c.article.startswith("Art. 30")]
 
 
 def test_there_is_one_row_per_controller_and_purpose(example: LoadedDeclaration) -> None:
@@ -16,16 +16,20 @@ def test_there_is_one_row_per_controller_and_purpose(example: LoadedDeclaration)
     assert [(r["controller_id"], r["purpose_id"]) for r in rows] == expected
 
 
-def test_every_art30_column_is_filled_in_every_row(example: LoadedDeclaration) -> None:
+def test_every_field_of_the_frame_is_filled_in_every_row(example: LoadedDeclaration) -> None:
     rows = build_record(example.declaration)
+    keys = [c.key for c in columns_for(record_frame(example.declaration))]
     assert rows
     for row in rows:
-        empty = [key for key in ART30 if not row[key].strip()]
+        assert list(row) == keys
+        empty = [key for key in keys if not row[key].strip()]
         assert not empty, f"{row['controller_id']}/{row['purpose_id']}: empty {empty}"
 
 
-def test_the_columns_cover_art30_1_a_to_g() -> None:
-    points = {c.article for c in COLUMNS}
+def test_the_gdpr_frame_covers_art30_1_a_to_g() -> None:
+    frame = get_jurisdiction("gdpr").record
+    assert set(frame.fields) == {c.key for c in COLUMNS} - {"controller_id", "purpose_id"}
+    points = {text["en"] for text in frame.fields.values()}
     assert {f"Art. 30(1)({x})" for x in "abcdefg"} <= points
 
 
@@ -104,6 +108,6 @@ def test_labels_and_values_follow_the_requested_language(nexalearn: Declaration)
     assert row["dpo"] == "ingen"
     assert row["legal_basis"] == "Oppfyllelse av en avtale (GDPR Art. 6(1)(b))"
     assert headings("nb")[COLUMNS.index(next(c for c in COLUMNS if c.key == "retention"))] == (
-        "Frister for sletting [Art. 30(1)(f)]"
+        "Frister for sletting [art. 30 nr. 1 bokstav f]"
     )
     assert headings()[2] == "Controller [Art. 30(1)(a)]"
