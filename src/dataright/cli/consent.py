@@ -17,6 +17,7 @@ from dataright.cli.options import ControllerOption as ControllerOption
 from dataright.cli.options import DeclarationsOption as DeclarationsOption
 from dataright.cli.options import declaration_for as declaration_for
 from dataright.consent import service
+from dataright.consent.audiences import plan_audience
 from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
 from dataright.errors import DataRightError
 
@@ -110,15 +111,28 @@ def expire_command(controller: ControllerOption, declarations: DeclarationsOptio
 def export_command(
     controller: ControllerOption,
     purpose: Annotated[str, typer.Option("--purpose", "-p", help="The purpose the audience is for.")],
+    recipient: Annotated[
+        str | None,
+        typer.Option(
+            "--recipient", "-r", help="The matching system it goes to (needed when the purpose declares several)."
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write; default: stdout.")] = None,
     declarations: DeclarationsOption = None,
 ) -> None:
     """Write hashed e-mail addresses of exactly the subjects with a lawful basis for the purpose now.
 
     One lowercase hex SHA-256 of the trimmed, lower-cased address per line: the format Google Customer Match
-    and Meta Custom Audiences take. The export (purpose and count, never the hashes) is audited.
+    and Meta Custom Audiences take. Only a purpose on consent or legitimate interests that declares a matching
+    recipient (a system with audience_matching: true) has an audience; a purpose consented to through the
+    cookie banner follows the banner's latest choice. Hashed addresses are still personal data: the export
+    (recipient, purpose and count, never the hashes) is audited and written to the disclosure log.
     """
     declaration = declaration_for(controller, declarations)
+    try:
+        plan = plan_audience(declaration, controller, purpose, recipient)
+    except DataRightError as exc:
+        fail(f"error: {exc}")
     temporary = output.with_name(f".{output.name}.partial") if output else None
     count = 0
     try:
@@ -134,7 +148,12 @@ def export_command(
                 if temporary:
                     sink.close()
             service.record_audience_export(
-                session, controller_id=controller, purpose_id=purpose, count=count, actor=ACTOR
+                session,
+                controller_id=controller,
+                purpose_id=purpose,
+                recipient_id=plan.recipient.id,
+                count=count,
+                actor=ACTOR,
             )
     except DataRightError as exc:
         if temporary:
@@ -142,7 +161,11 @@ def export_command(
         fail(f"error: {exc}")
     if temporary and output:
         temporary.replace(output)
-    err_console.print(f"{count} hashed e-mail address(es) for purpose {purpose!r} of {controller}", markup=False)
+    err_console.print(
+        f"{count} hashed e-mail address(es) for purpose {purpose!r} of {controller} to {plan.recipient.id} "
+        "(hashed addresses are personal data; logged as a disclosure)",
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

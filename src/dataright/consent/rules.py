@@ -20,7 +20,7 @@ The ledger stores what happened (events); these functions say what it means:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -404,6 +404,27 @@ def _decide_opt_out(rule: TargetRule, basis: LegalBasis, state: StateView | None
     if status in (EventKind.withdrawn, EventKind.refused, EventKind.gpc_opt_out):
         return Decision(False, basis, _DENIAL[status], state.event_id)
     return Decision(True, basis, Reason.basis_applies, state.event_id)
+
+
+def follow_banner(
+    rule: TargetRule, purpose: StateView | None, categories: Sequence[StateView | None], *, now: datetime
+) -> Decision:
+    """The decision for a purpose whose consent is given through the cookie banner (a cookie of one of its
+    categories names it as ``consent_purpose``): the purpose's own latest state, unless a later choice on
+    one of its cookie categories refused or withdrew it ("reject all" withdraws the purpose with the cookies).
+
+    ``purpose`` and ``categories`` are the latest states across the subject and the devices linked to them.
+    """
+    decision = decide(rule, purpose, now=now)
+    if not decision.allowed:
+        return decision
+    after = (purpose.occurred_at or _EPOCH, purpose.event_id) if purpose is not None else (_EPOCH, 0)
+    for state in categories:
+        if state is None or state.status is EventKind.given:
+            continue
+        if (state.occurred_at or _EPOCH, state.event_id) > after:
+            return Decision(False, rule.basis, _DENIAL.get(state.status, Reason.consent_withdrawn), state.event_id)
+    return decision
 
 
 # ------------------------------------------------------------------------------------------------

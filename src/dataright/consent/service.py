@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from dataright.audit.service import DIGEST_KEY
 from dataright.audit.service import append as audit
 from dataright.config import get_settings
-from dataright.consent.audiences import hash_email
+from dataright.consent.audiences import HASHED_IDENTIFIERS_NOTE, hash_email
 from dataright.consent.check import evaluate, reader_for
 from dataright.consent.coverage import digest_of
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
@@ -39,7 +39,9 @@ from dataright.consent.rules import (
     decide,
     dnc_applies,
     expires_at,
+    follow_banner,
     guardian_refusal,
+    latest,
     opt_out_kind,
     rules_for,
     validate_event,
@@ -868,14 +870,19 @@ def expire_due(session: Session, *, declaration: Declaration, controller_id: str
 def lawful_subjects(
     session: Session, *, declaration: Declaration, controller_id: str, purpose_id: str, now: datetime | None = None
 ) -> Iterator[uuid.UUID]:
-    """The subjects for whom ``purpose_id`` may be carried out now, decided exactly as ``check`` decides.
+    """The subjects for whom ``purpose_id`` may be carried out now.
 
     A consent purpose: those whose state is a live ``given``. A purpose on legitimate interests: every
-    subject of the controller except those with an objection, withdrawal or GPC opt-out on record.
+    subject of the controller except those with an objection, withdrawal or GPC opt-out on record. A purpose
+    whose consent is given through the cookie banner follows the banner's choice (``banner_subjects``). A
+    child below the consent age with no linked guardian is left out of a purpose that needs a guardian.
     """
     rules = rules_for(declaration, controller_id)
     rule = rules.rule(Target.purpose(purpose_id))
     moment = now or utcnow()
+    if rules.purpose_categories.get(purpose_id):
+        yield from banner_subjects(session, rules=rules, purpose_id=purpose_id, now=moment)
+        return
     rows = session.execute(
         select(
             ConsentState.subject_id,
@@ -911,6 +918,51 @@ def lawful_subjects(
             yield subject_id
 
 
+def banner_subjects(session: Session, *, rules: ControllerRules, purpose_id: str, now: datetime) -> Iterator[uuid.UUID]:
+    """The subjects a purpose consented to through the cookie banner may be carried out for now.
+
+    The banner records choices for a device; a device linked to a subject (on login) speaks for them, also
+    for choices made after the link. For each subject the latest state of the purpose and of each of its
+    cookie categories is taken across the subject and their devices, and ``rules.follow_banner`` decides:
+    "reject all" on a linked device withdraws the purpose.
+    """
+    rule = rules.rule(Target.purpose(purpose_id))
+    categories = [Target.cookie(c).code for c in rules.purpose_categories[purpose_id]]
+    owners = identity.device_owners(session, rules.controller_id)
+    rows = session.execute(
+        select(
+            ConsentState.subject_id,
+            ConsentState.device_id,
+            ConsentState.target,
+            ConsentState.status,
+            ConsentState.event_id,
+            ConsentState.expires_at,
+            ConsentState.evidenced,
+            ConsentState.occurred_at,
+        ).where(
+            ConsentState.controller_id == rules.controller_id,
+            ConsentState.target.in_([rule.target.code, *categories]),
+        )
+    )
+    states: dict[uuid.UUID, dict[str, StateView]] = {}
+    for subject_id, device_id, target, status, event_id, expires, evidenced, occurred in rows:
+        owner = subject_id if subject_id is not None else owners.get(device_id) if device_id is not None else None
+        if owner is None:
+            continue  # a device nobody logged in on: no one to send to
+        view = StateView(EventKind(status), event_id, expires, evidenced, occurred)
+        mine = states.setdefault(owner, {})
+        newest = latest(mine.get(target), view)
+        assert newest is not None
+        mine[target] = newest
+    for subject_id in sorted(states):
+        mine = states[subject_id]
+        decision = follow_banner(rule, mine.get(rule.target.code), [mine.get(c) for c in categories], now=now)
+        if decision.allowed and rule.guardian_required:
+            decision = _check_guardian(session, rules, rule, decision, subject_id, now)
+        if decision.allowed:
+            yield subject_id
+
+
 AUDIENCE_CHUNK = 500
 
 
@@ -939,8 +991,11 @@ def _email_hashes(session: Session, subject_ids: list[uuid.UUID]) -> Iterator[st
             yield hash_email(address)
 
 
-def record_audience_export(session: Session, *, controller_id: str, purpose_id: str, count: int, actor: str) -> None:
-    """Note an export in the audit trail: which purpose, how many hashes; never the hashes themselves."""
+def record_audience_export(
+    session: Session, *, controller_id: str, purpose_id: str, recipient_id: str, count: int, actor: str
+) -> None:
+    """Note an export in the audit trail: which purpose, which recipient, how many hashes; never the hashes
+    themselves, which are personal data (``audiences.HASHED_IDENTIFIERS_NOTE``)."""
     audit(
         session,
         actor=actor,
@@ -948,5 +1003,10 @@ def record_audience_export(session: Session, *, controller_id: str, purpose_id: 
         entity_type="purpose",
         entity_id=purpose_id,
         controller_id=controller_id,
-        details={"count": count, "format": "sha256-email"},
+        details={
+            "count": count,
+            "format": "sha256-email",
+            "recipient": recipient_id,
+            "personal_data": HASHED_IDENTIFIERS_NOTE,
+        },
     )

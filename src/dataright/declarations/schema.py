@@ -355,6 +355,9 @@ class System(Model):
     dpa: Dpa | None = None
     transfers: tuple[Transfer, ...] = ()
     privacy_policy: str | None = None
+    audience_matching: bool = False
+    """It receives hashed identifiers to match them with its own users (an advertising network's customer
+    match): the only kind of recipient ``dataright audiences export`` writes an audience for."""
 
     @property
     def countries(self) -> tuple[Country, ...]:

@@ -430,6 +430,16 @@ def devices_of(session: Session, subject_id: uuid.UUID) -> list[Device]:
     return list(session.execute(select(Device).where(Device.subject_id == subject_id)).scalars())
 
 
+def device_owners(session: Session, controller_id: str) -> dict[uuid.UUID, uuid.UUID]:
+    """Every device of the controller linked to a subject: device id -> subject id (one query)."""
+    rows = session.execute(
+        select(Device.id, Device.subject_id).where(
+            Device.controller_id == controller_id, Device.subject_id.is_not(None)
+        )
+    )
+    return {device_id: subject_id for device_id, subject_id in rows if subject_id is not None}
+
+
 # -- erasure and suppression --------------------------------------------------------------------
 def suppress_hash(session: Session, *, controller_id: str, kind: str, digest: str, reason: str, actor: str) -> bool:
     """Record that the identity with keyed hash ``digest`` must not be imported or mailed again; whether it is new."""

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from consent_helpers import NESTIT, NEXALEARN, new_subject
+from consent_helpers import NESTIT, NEXALEARN, device_token, new_subject
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -17,6 +17,7 @@ from dataright.audit.models import AuditEntry
 from dataright.cli.main import app
 from dataright.config import Settings, use_settings
 from dataright.consent import service
+from dataright.consent.audiences import HASHED_IDENTIFIERS_NOTE
 from dataright.consent.models import ConsentEvent
 from dataright.consent.rules import EventKind, Method
 from dataright.consent.targets import Target
@@ -237,42 +238,86 @@ def test_the_audience_is_exactly_the_subjects_with_consent_now(
     with session_scope(make_session_factory(database)) as session:
         _seed_audience(session, nestit)
     output = tmp_path / "audience.txt"
-    result = runner.invoke(
-        app, ["audiences", "export", "--controller", NESTIT, "--purpose", "ad-network-matching", "-o", str(output)]
+    command = ["audiences", "export", "--controller", NESTIT, "--purpose", "ad-network-matching", "-o", str(output)]
+    several = runner.invoke(app, command)
+    assert several.exit_code == 1
+    assert "--recipient: 'ad-network-matching' goes to several recipients; choose one of google-ads, meta-ads" in (
+        several.output
     )
+    assert not output.exists()
+    result = runner.invoke(app, [*command, "--recipient", "meta-ads"])
     assert result.exit_code == 0, result.output
     assert sorted(output.read_text().splitlines()) == sorted(
         [_sha("given.person@example.se"), _sha("also.given@example.se")]
     )
     assert "2 hashed e-mail address(es)" in result.output
+    assert "hashed addresses are personal data" in result.output
     with session_scope(make_session_factory(database), write=False) as session:
         entry = session.execute(select(AuditEntry).where(AuditEntry.action == "consent.audience_exported")).scalar_one()
-    assert (entry.controller_id, entry.entity_id, entry.details) == (
-        NESTIT,
-        "ad-network-matching",
-        {"count": 2, "format": "sha256-email"},
-    )
+    assert (entry.controller_id, entry.entity_id) == (NESTIT, "ad-network-matching")
+    assert entry.details == {
+        "count": 2,
+        "format": "sha256-email",
+        "recipient": "meta-ads",
+        "personal_data": HASHED_IDENTIFIERS_NOTE,
+    }
+    assert "personal data" in entry.details["personal_data"]
 
 
-def test_a_legitimate_interest_audience_is_everyone_who_has_not_objected(database: Engine, nestit: Declaration) -> None:
-    with session_scope(make_session_factory(database)) as session:
-        stays = new_subject(session, NESTIT, address="stays@example.se")
-        leaves = new_subject(session, NESTIT, address="leaves@example.se")
-        service.record(
+@pytest.mark.parametrize(
+    ("purpose", "why"),
+    [
+        ("personalised-advertising", "declares no recipient that matches audiences"),  # segments kept in-house
+        ("order-fulfilment", "rests on contract"),
+        ("accounting-nestit-ab", "rests on legal_obligation"),
+    ],
+)
+def test_a_purpose_without_a_matching_recipient_or_on_contract_or_law_has_no_audience(
+    database: Engine, tmp_path: Path, purpose: str, why: str
+) -> None:
+    output = tmp_path / "audience.txt"
+    result = runner.invoke(app, ["audiences", "export", "-c", NESTIT, "-p", purpose, "-o", str(output)])
+    assert result.exit_code == 1
+    assert f"--purpose: {purpose!r} {why}" in result.output
+    assert list(tmp_path.iterdir()) == []
+    with session_scope(make_session_factory(database), write=False) as session:
+        exported = select(func.count()).where(AuditEntry.action == "consent.audience_exported")
+        assert session.execute(exported).scalar_one() == 0
+
+
+def test_a_purpose_consented_through_the_cookie_banner_follows_the_banners_latest_choice(
+    database: Engine, nestit: Declaration
+) -> None:
+    """NestIT shares a hashed address with Google "if you have consented to cookies": its targeting cookie
+    names google-conversion-matching as its consent purpose, so rejecting all cookies withdraws it."""
+
+    def banner(session: Session, device: str, accepted: list[str], subject_id: object = None) -> None:
+        service.record_cookie_consent(
             session,
             declaration=nestit,
             controller_id=NESTIT,
-            target=Target.purpose("personalised-advertising"),
-            kind=EventKind.objected,
-            method=Method.web_form,
+            device_token=device,
+            accepted=accepted,
             actor="test",
-            subject_id=leaves.id,
+            subject_id=subject_id,  # type: ignore[arg-type]
         )
-        assert stays.id != leaves.id
-    result = runner.invoke(app, ["audiences", "export", "-c", NESTIT, "-p", "personalised-advertising"])
+
+    with session_scope(make_session_factory(database)) as session:
+        accepts = new_subject(session, NESTIT, address="accepts@example.se")
+        banner(session, device_token(), ["performance", "targeting"], accepts.id)  # logged in: linked
+        rejects_later = new_subject(session, NESTIT, address="rejects.later@example.se")
+        device = device_token()
+        banner(session, device, ["targeting"], rejects_later.id)
+        banner(session, device, [])  # "reject all" on the same browser, later, not logged in
+        accepts_anonymously = device_token()
+        banner(session, accepts_anonymously, ["targeting"])  # nobody logged in on it: no one to send to
+        new_subject(session, NESTIT, address="never.asked@example.se")
+        only_performance = new_subject(session, NESTIT, address="only.performance@example.se")
+        banner(session, device_token(), ["performance"], only_performance.id)
+    result = runner.invoke(app, ["audiences", "export", "-c", NESTIT, "-p", "google-conversion-matching"])
     assert result.exit_code == 0, result.output
-    assert _sha("stays@example.se") in result.stdout
-    assert _sha("leaves@example.se") not in result.stdout
+    assert result.stdout.splitlines() == [_sha("accepts@example.se")]
+    assert "to google-ads" in result.stderr
 
 
 def test_an_unknown_purpose_fails_and_leaves_no_file(database: Engine, tmp_path: Path) -> None:
