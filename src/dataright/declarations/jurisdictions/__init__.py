@@ -132,6 +132,9 @@ class Jurisdiction(Model):
     transfer_reference: str
     authority: Authority
     record: RecordFrame
+    hashed_identifiers: LocalizedText | None = None
+    """What the notice says of a recipient that matches hashed identifiers (``System.audience_matching``):
+    that a hash of an e-mail address is still personal data under this law."""
     refusal_copy_kept: Period | None = None
     """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
 

@@ -233,6 +233,8 @@ class NoticeView:
     purposes: list[PurposeView]
     systems: list[SystemView]
     recipients: list[RecipientView]
+    # said once below the recipients when one of them matches hashed identifiers (System.audience_matching)
+    hashed_identifiers: str
     transfers: list[TransferView]
     retention: list[RetentionView]
     holds: list[HoldView]
@@ -327,6 +329,7 @@ class _Builder:
             purposes=[self.purpose(p) for p in self.purposes],
             systems=self.systems(),
             recipients=self.recipient_categories(),
+            hashed_identifiers=self.hashed_identifiers(),
             transfers=self.transfers(),
             retention=self.retention(),
             holds=self.holds(),
@@ -437,6 +440,12 @@ class _Builder:
             )
             for s in self.used_systems()
         ]
+
+    def hashed_identifiers(self) -> str:
+        """The law's word that hashed identifiers are personal data, when a recipient matches them."""
+        if any(s.audience_matching for s in self.used_systems()):
+            return self.t(self.pack.hashed_identifiers)
+        return ""
 
     def recipient_categories(self) -> list[RecipientView]:
         return [
