@@ -126,7 +126,7 @@ def export_command(
     and Meta Custom Audiences take. Only a purpose on consent or legitimate interests that declares a matching
     recipient (a system with audience_matching: true) has an audience; a purpose consented to through the
     cookie banner follows the banner's latest choice. Hashed addresses are still personal data: the export
-    (recipient, purpose and count, never the hashes) is audited and written to the disclosure log.
+    (recipient, purpose and count, never the hashes) is audited.
     """
     declaration = declaration_for(controller, declarations)
     try:
@@ -163,7 +163,7 @@ def export_command(
         temporary.replace(output)
     err_console.print(
         f"{count} hashed e-mail address(es) for purpose {purpose!r} of {controller} to {plan.recipient.id} "
-        "(hashed addresses are personal data; logged as a disclosure)",
+        "(hashed addresses are personal data; the export is audited)",
         markup=False,
     )
 
