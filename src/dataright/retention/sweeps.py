@@ -108,6 +108,7 @@ class RuleSweep:
                 self.graph_nodes = {r.table: n for r, n in graph.nodes.items()}
             except GraphInvalid:
                 self.graph_nodes = {}
+        self._kept: dict[str, list[Any] | None] = {}
         self.hold_rules: dict[str, dict[str, HoldRule]] = {
             tp.table.name: {h.hold_id: HoldRule(h.hold_id, h.cutoff) for h in tp.holds} for tp in policy.tables
         }
@@ -148,9 +149,10 @@ class RuleSweep:
                     out.append((child, e.parent_field, e.child_field))
         return out
 
-    def kept(self, tp: TablePolicy) -> Any | None:
-        """'Something keeps this row': its restriction, an open request of its person, or a kept row of a
-        table it leads to (deleting it would break that row's reference)."""
+    def _kept_here(self, tp: TablePolicy) -> Any | None:
+        """'Something keeps this row', worked out from the tables below it: its restriction, an open
+        request of its person, or a kept row of a table it leads to (deleting it would break that row's
+        reference)."""
         parts = [p for p in (self.restricted(tp), self.postponed(tp)) if p is not None]
         t = self._t(tp)
         for child, parent_field, child_field in self._children(tp):
@@ -161,6 +163,25 @@ class RuleSweep:
             linked = select(ct.c[child_field]).where(ct.c[child_field].is_not(None), below)
             parts.append(and_(t.c[parent_field].is_not(None), t.c[parent_field].in_(linked)))
         return or_(*parts) if parts else None
+
+    def kept(self, tp: TablePolicy) -> Any | None:
+        """'This row is kept' as a list of keys, found once per sweep, children first: the rows something
+        keeps are few, and one list per table keeps every later statement small."""
+        name = tp.table.name
+        if name not in self._kept:
+            condition = self._kept_here(tp)
+            if condition is None:
+                self._kept[name] = None
+            else:
+                key = self.key(tp)
+                try:
+                    with self.connector.engine.connect() as conn:
+                        found = list(conn.execute(select(key).where(condition)).scalars())
+                except (DBAPIError, SQLAlchemyError) as exc:
+                    raise DatastoreUnavailable(self.policy.dataset.id, _reason(exc), name) from None
+                self._kept[name] = found
+        keys = self._kept[name]
+        return None if not keys else self.key(tp).in_(keys)
 
     def _not(self, condition: Any | None) -> Any:
         """NOT condition, with NULL counted as false (a NULL flag or identity keeps nothing)."""
