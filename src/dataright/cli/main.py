@@ -17,6 +17,7 @@ from dataright.cli import (
     lint,
     mail,
     requests,
+    retention,
     serve,
 )
 
@@ -40,6 +41,7 @@ mail.register(app)
 breach.register(app)
 dsr.register(app)
 datasets.register(app)
+retention.register(app)
 serve.register(app)
 
 

@@ -250,8 +250,9 @@ def problems(declaration: Declaration, controller_id: str | None = None) -> list
         if rule.action is None:
             out.append(Problem((*path, "rule"), rule.id, f"rule {rule.id!r} says no action (delete, anonymise, ...)"))
         elif rule.action is not RetentionAction.delete:
+            kept = {*binding.keep, binding.column, *((binding.deactivate.column,) if binding.deactivate else ())}
             for name, hold_id in ((f.name, f.legal_hold) for f in table.fields if f.legal_hold):
-                if name not in binding.keep:
+                if name not in kept:
                     out.append(
                         Problem(
                             path,

@@ -62,6 +62,8 @@ class RuleOutcome:
     outcome: str = "planned"
     """planned (a plan), completed, failed."""
     error: str | None = None
+    holds: dict[str, str] = field(default_factory=dict)
+    """Legal hold -> its law and period (``bokføringsloven § 13, P5Y``)."""
 
     @property
     def acted(self) -> int:
@@ -77,6 +79,7 @@ class RuleOutcome:
             "due_through": self.due_through.isoformat() if self.due_through else None,
             "outcome": self.outcome,
             "error": self.error,
+            "holds": dict(self.holds),
             "ms": self.ms,
             "acted": self.acted,
             "tables": [t.as_details() for t in self.tables],
@@ -237,6 +240,7 @@ class Retention:
             policy.action,
             policy.why,
             policy.due_through,
+            holds={h.hold_id: f"{h.law}, {h.period}" for tp in policy.tables for h in tp.holds},
         )
 
     # -- plan ---------------------------------------------------------------------------------------
