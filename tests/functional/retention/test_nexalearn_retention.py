@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import Engine
 
 from dataright.declarations.periods import Period
@@ -18,6 +19,8 @@ from fixtures.elearning import OLD, PEOPLE, TODAY
 from functional.dsr_engine.conftest import orphans, snapshot
 
 from .conftest import RetentionFactory, audit_entries, days_ago, execute, file_access_request, rows
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ENDED_LONG_AGO = days_ago(200, TODAY)  # more than six months ago
 ENDED_LATELY = days_ago(30, TODAY)
