@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +38,7 @@ from dataright.retention.policies import Problem, RulePolicy, erased_values, pro
 from dataright.retention.sweeps import ProgressFn, RuleSweep, TableCounts
 from dataright.storage.engine import session_scope
 
-DEFAULT_BATCH = 5_000
+DEFAULT_BATCH = 10_000
 
 
 class RetentionRefused(ValidationFailed):
@@ -140,7 +140,8 @@ class Retention:
         self.keys = keys
         self.environ = environ
         self.base_dir = base_dir
-        self.today = today or date.today()
+        self.today = today or datetime.now(declaration.controller_by_id[controller_id].zone).date()
+        """The day on the controller's calendar that decides what is due."""
         self.batch_size = batch_size
         self.actor = actor
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, and_, case, false, func, literal, not_, or_, select, true, update
+from sqlalchemy import Column, and_, any_, case, delete, false, func, literal, not_, or_, select, true, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from dataright.connectors.base import (
@@ -92,7 +92,7 @@ class RuleSweep:
         *,
         people: Sequence[Identities] = (),
         pseudonymise: Pseudonymiser,
-        batch_size: int = 5_000,
+        batch_size: int = 10_000,
     ) -> None:
         self.connector = connector
         self.policy = policy
@@ -315,7 +315,7 @@ class RuleSweep:
         while True:
             step = StepResult(self.policy.dataset.id, tp.table.name)
             batch = where if last is None else and_(where, key > last)
-            done, last = self._batch(tp, batch, step, counts)
+            done, last = self._batch(tp, batch, step, last)
             if not done:
                 break
             counts.batches += 1
@@ -330,8 +330,41 @@ class RuleSweep:
             counts.deactivated = self._deactivate(tp, progress)
         return counts
 
-    def _batch(self, tp: TablePolicy, where: Any, step: StepResult, counts: TableCounts) -> tuple[int, Any]:
-        """One batch in one transaction: (rows in it, its last key)."""
+    def _plain_delete(self, tp: TablePolicy) -> bool:
+        """On PostgreSQL a batch that only deletes rows is one statement (see ``_delete_batch``)."""
+        return (
+            self.connector.engine.dialect.name == "postgresql"
+            and tp.action in ("delete", "erase")
+            and tp.table.erasure == "delete_row"
+            and self.connector.held_predicate(tp.table, self.hold_rules[tp.table.name]) is None
+        )
+
+    def _delete_batch(self, tp: TablePolicy, where: Any, step: StepResult) -> tuple[int, Any]:
+        """``DELETE ... WHERE pk = ANY(ARRAY(SELECT pk ... WHERE <due> AND pk > :last ORDER BY pk LIMIT n))``,
+        its count and last key read from its ``RETURNING`` in the same statement: the subquery runs once (an
+        ``IN (SELECT ... LIMIT n)`` would be planned as a join that rescans the table every batch)."""
+        t = self._t(tp)
+        key = self.key(tp)
+        batch = select(key).where(where).order_by(key).limit(self.batch_size)
+        gone = delete(t).where(key == any_(func.array(batch.scalar_subquery()))).returning(key).cte("gone")
+        try:
+            with self.connector.engine.begin() as conn:
+                # each batch's key bound is planned afresh: a cached generic plan cannot know that ``pk > :last``
+                # leaves a small range and falls back to reading and sorting the whole table
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+                rows, last = conn.execute(select(func.count(), func.max(gone.c[key.name]))).one()
+        except IntegrityError as exc:
+            raise DatasetMismatch([f"{tp.ref}: {_reason(exc)}"]) from None
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DatastoreUnavailable(self.policy.dataset.id, _reason(exc), tp.table.name) from None
+        step.deleted = int(rows)
+        return int(rows), last
+
+    def _batch(self, tp: TablePolicy, where: Any, step: StepResult, after: Any) -> tuple[int, Any]:
+        """One batch in one transaction: (rows in it, its last key). The batch's statements join its keys and
+        also carry its key range, so the planner walks the primary key index, never the whole table."""
+        if self._plain_delete(tp):
+            return self._delete_batch(tp, where, step)
         connector = self.connector
         t = self._t(tp)
         key = self.key(tp)
@@ -343,6 +376,7 @@ class RuleSweep:
                     connector._drop_keys(conn)
                     return 0, None
                 last = conn.execute(select(func.max(keys.c[key.name]))).scalar_one()
+                mine = and_(key <= last, mine) if after is None else and_(key > after, key <= last, mine)
                 if tp.action in ("delete", "erase"):
                     connector.erase_rows(
                         conn,
