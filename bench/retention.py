@@ -24,7 +24,7 @@ import argparse
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import psycopg

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import Column, Date, ForeignKey, Integer, MetaData, String, Table, Text, create_engine, insert
 
 from dataright.declarations.schema import Declaration
@@ -23,6 +25,14 @@ from .conftest import RetentionFactory, rows
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 TODAY = date(2026, 12, 7)
+DATASTORES = Path(__file__).resolve().parent / "datastores"
+
+
+def with_datastore(declaration: Declaration, name: str) -> Declaration:
+    """The example's declaration (its rules, holds and financial year) over the test's datastore layout."""
+    data = declaration.model_dump(mode="json", exclude_none=True)
+    data["datasets"] = yaml.safe_load((DATASTORES / f"{name}.yaml").read_text(encoding="utf-8"))["datasets"]
+    return Declaration.model_validate(data)
 
 
 @pytest.fixture(params=["postgresql", "mariadb"])
@@ -128,7 +138,9 @@ def test_nestpros_deletes_or_anonymises_at_expiry_keeping_only_the_financial_rec
     _nestpros(server_url)
     before_answers = {r["id"]: r for r in rows(server_url, "SELECT * FROM research_answers")}
 
-    outcome = retention(nestpros, "nestpros", {"NESTPROS_DB_URL": server_url}, today=TODAY, batch_size=3).run()
+    outcome = retention(
+        with_datastore(nestpros, "nestpros"), "nestpros", {"NESTPROS_DB_URL": server_url}, today=TODAY, batch_size=3
+    ).run()
 
     assert not outcome.failed
     members = {r["id"]: r for r in rows(server_url, "SELECT * FROM members")}
@@ -221,7 +233,7 @@ def test_nestit_keeps_accounting_records_until_the_end_of_the_seventh_year_after
     environ = {"NESTIT_DB_URL": server_url}
 
     # 31 December 2026: the 2019 financial year's records are still kept (through the end of 2026)
-    retention(nestit, "nestit-group-ab", environ, today=date(2026, 12, 31)).run()
+    retention(with_datastore(nestit, "nestit"), "nestit-group-ab", environ, today=date(2026, 12, 31)).run()
     vouchers = {r["id"]: r for r in rows(server_url, "SELECT * FROM vouchers")}
     assert set(vouchers) == {1, 2, 3}  # 2018's went at the end of 2025
     # Erik's relationship ended more than three years ago: his data goes, his 2021 voucher keeps its amounts
@@ -238,7 +250,7 @@ def test_nestit_keeps_accounting_records_until_the_end_of_the_seventh_year_after
     )
 
     # 1 January 2027: now they go; 2020's stay
-    outcome = retention(nestit, "nestit-group-ab", environ, today=date(2027, 1, 1)).run()
+    outcome = retention(with_datastore(nestit, "nestit"), "nestit-group-ab", environ, today=date(2027, 1, 1)).run()
     assert {r["id"] for r in rows(server_url, "SELECT id FROM vouchers")} == {2, 3}
     assert outcome.per_rule()["accounting-records-se"] == 1
 
@@ -250,7 +262,7 @@ def test_nestit_anonymises_analysis_data_after_24_months_and_the_totals_stay(
     query = "SELECT id, customer_id, category, amount_ore, bought_on FROM purchase_analytics"
     before = {r["id"]: r for r in rows(server_url, query)}
 
-    retention(nestit, "nestit-group-ab", {"NESTIT_DB_URL": server_url}, today=TODAY).run()
+    retention(with_datastore(nestit, "nestit"), "nestit-group-ab", {"NESTIT_DB_URL": server_url}, today=TODAY).run()
 
     after = {r["id"]: r for r in rows(server_url, query)}
     limit = TODAY.replace(year=TODAY.year - 2)
