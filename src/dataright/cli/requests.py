@@ -5,6 +5,7 @@ jurisdiction pack, so staff and auditors can check them.
 ``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``extend``, ``deny``, ``withdraw``,
 ``task-done`` and ``complete`` change a request exactly as the API does (audited as ``cli``); ``remind``
 enqueues the daily reminder mail to each assigned staff member and ``expire`` closes requests never verified.
+``disclosures`` lists the disclosure log (what was disclosed to whom and when; people as keyed hashes).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -25,11 +26,11 @@ from dataright.cli.database import cli_session, settings_or_exit
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
 from dataright.declarations.schema import Declaration, Right
 from dataright.errors import DataRightError
-from dataright.requests import service
+from dataright.requests import disclosures, service
 from dataright.requests.deadlines import Deadline, deadline_for
 from dataright.requests.lifecycle import OPEN, DenialReason, Status
 from dataright.requests.models import RightsRequest
-from dataright.requests.schemas import RequestOut
+from dataright.requests.schemas import DisclosureOut, RequestOut
 from dataright.storage.types import utcnow
 
 requests_app = typer.Typer(
@@ -253,6 +254,61 @@ def expire_command(declarations: DeclarationsOption = None) -> None:
     registry = registry_for(declarations)
     count = _run(lambda s: service.expire_unverified(s, controller_ids=registry.controller_ids))
     console.print(f"{count} unverified request(s) expired", markup=False)
+
+
+@requests_app.command("disclosures")
+def disclosures_command(
+    controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller's.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind (breach_notice, ...).")] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", help="Only to this recipient.")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="Only for this request or breach.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this day (YYYY-MM-DD, UTC) or time.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=disclosures.MAX_LIST)] = 1_000,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """The disclosure log, newest first: kind, recipient, purpose, counts, time; the person as a keyed hash."""
+    start: datetime | None = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"error: --since {since!r}: expected YYYY-MM-DD or an ISO 8601 time with its offset")
+            raise AssertionError("unreachable") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+    found = _run(
+        lambda s: [
+            DisclosureOut.of(d)
+            for d in disclosures.list_disclosures(
+                s,
+                controller_id=controller,
+                kind=kind,
+                recipient=recipient,
+                reference=reference,
+                start=start,
+                limit=limit,
+            )
+        ]
+    )
+    if as_json:
+        for row in found:
+            console.print(row.model_dump_json(), markup=False, soft_wrap=True)
+        return
+    columns = ("when (UTC)", "controller", "kind", "recipient", "purpose", "people", "subject", "reference")
+    table = Table(*columns, box=None)
+    for row in found:
+        table.add_row(
+            row.disclosed_at.astimezone(UTC).isoformat(timespec="seconds"),
+            row.controller_id,
+            row.kind,
+            row.recipient,
+            row.purpose or "",
+            str(row.people),
+            f"{row.subject_kind}:{row.subject_hash[:12]}" if row.subject_hash else "",
+            row.reference or "",
+        )
+    console.print(table)
+    console.print(f"{len(found)} disclosure(s)", markup=False)
 
 
 def _received(value: str) -> date | datetime:

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
-from dataright.errors import Conflict
+from dataright.errors import Conflict, NotFound
 from dataright.identity import service as identity
-from dataright.requests import delivery, timing
-from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, RequestType
+from dataright.requests import delivery, disclosures, timing
+from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, FiledBy, RequestType
 from dataright.requests.models import RequestPackage, RequestTask, RightsRequest
 from dataright.storage.types import utcnow
 
@@ -100,6 +100,43 @@ def create_tasks(session: Session, *, declaration: Declaration, request: RightsR
         },
     )
     return len(request.tasks)
+
+
+def person_hashes(session: Session, request: RightsRequest) -> list[tuple[str, str]]:
+    """(kind, keyed hash) of every identifier of the person the request is about: the one they asked under
+    (the child's, for a guardian's request) and, once the person is found, every identifier on record."""
+    found: list[tuple[str, str]] = []
+    if request.filed_by == FiledBy.guardian:
+        if request.on_behalf_kind and request.on_behalf_hash:
+            found.append((request.on_behalf_kind, request.on_behalf_hash))
+    else:
+        found.append((request.identifier_kind, request.identifier_hash))
+    if request.subject_id is not None:
+        try:
+            subject = identity.get_subject(session, request.subject_id)
+        except NotFound:
+            subject = None
+        if subject is not None:
+            found.extend((i.kind, i.hash) for i in subject.identifiers)
+    return list(dict.fromkeys(found))
+
+
+def record_task_disclosure(session: Session, *, request: RightsRequest, task: RequestTask, actor: str) -> None:
+    """An Art. 19 (PDPA s. 22(2)) notice ticked off as sent goes into the disclosure log."""
+    if task.kind != NOTIFY:
+        return
+    hashes = person_hashes(session, request)
+    kind, digest = hashes[0] if hashes else (None, None)
+    disclosures.record_disclosure(
+        session,
+        controller_id=task.controller_id,
+        kind=disclosures.DisclosureKind.recipient_notice,
+        recipient=task.target,
+        actor=actor,
+        subject_kind=kind or "email",
+        subject_hash=digest,
+        reference=request.reference,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -234,6 +271,19 @@ def carry_out(
             delivery.DownloadGrant(request_id=request.id, package_id=package.id, expires_at=package.expires_at)
         )
         link = f"{base_url}/api/v1/requests/{request.reference}/package?token={token}"
+        hashes = person_hashes(session, request)
+        disclosures.record_disclosure(
+            session,
+            controller_id=request.controller_id,
+            kind=disclosures.DisclosureKind.access_package
+            if kind is RequestType.access
+            else disclosures.DisclosureKind.portability_package,
+            recipient="guardian" if request.filed_by == FiledBy.guardian else disclosures.DATA_SUBJECT,
+            actor=actor,
+            subject_kind=hashes[0][0] if hashes else "email",
+            subject_hash=hashes[0][1] if hashes else None,
+            reference=request.reference,
+        )
         return Reply(link=link, link_expires_on=expires_on)
     if kind is RequestType.erasure:
         kept = kept_items(declaration, request, today)

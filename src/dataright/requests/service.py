@@ -388,6 +388,7 @@ def complete_task(
         raise Conflict(f"task #{task_id} of request {request.reference} is done already")
     task.status, task.done_by, task.done_at, task.note = "done", actor, utcnow(), note
     session.flush()
+    fulfilment.record_task_disclosure(session, request=request, task=task, actor=actor)
     audit(
         session,
         actor=actor,
