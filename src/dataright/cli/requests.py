@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -21,6 +21,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from dataright.breach import service as breach
 from dataright.cli.common import console, fail
 from dataright.cli.database import cli_session, settings_or_exit
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
@@ -227,17 +228,24 @@ def _remind(controller_id: str, declaration: Declaration, days: int, today: date
     )
 
 
+def _breach_warnings(controller_id: str, declaration: Declaration, days: int) -> list[breach.ClockWarning]:
+    return _run(
+        lambda s: breach.remind(s, declaration=declaration, controller_id=controller_id, within=timedelta(days=days))
+    )
+
+
 @requests_app.command("remind")
 def remind_command(
     within: Annotated[str, typer.Option(help="Remind of requests due within this time: 3d, 1w.")] = "3d",
     controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller.")] = None,
     declarations: DeclarationsOption = None,
 ) -> None:
-    """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day)."""
+    """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day), and
+    warn of breach clocks near or past due (mailed to the controller's privacy contact)."""
     days, today = parse_within(within), utcnow().date()
     registry = registry_for(declarations)
     chosen = [controller] if controller else registry.controller_ids
-    total = 0
+    total = breach_warnings = 0
     for controller_id in chosen:
         try:
             declaration = registry.controller(controller_id).declaration
@@ -245,14 +253,28 @@ def remind_command(
             fail(f"error: --controller {controller_id}: {exc}")
             raise AssertionError("unreachable") from None
         total += _remind(controller_id, declaration, days, today)
+        warnings = _breach_warnings(controller_id, declaration, days)
+        for w in warnings:
+            console.print(
+                f"warning: breach {w.breach_reference} ({w.controller_id}): {w.clock.value} due "
+                f"{w.due.isoformat(timespec='minutes')} [{w.state.value}]",
+                markup=False,
+            )
+        breach_warnings += len(warnings)
     console.print(f"{total} reminder(s) enqueued", markup=False)
+    if breach_warnings:
+        console.print(f"{breach_warnings} breach clock(s) near or past due", markup=False)
 
 
 @requests_app.command("expire")
 def expire_command(declarations: DeclarationsOption = None) -> None:
-    """Expire requests whose requester never confirmed who they are (run daily)."""
+    """Expire requests whose requester never confirmed who they are (run daily); each requester is told."""
     registry = registry_for(declarations)
-    count = _run(lambda s: service.expire_unverified(s, controller_ids=registry.controller_ids))
+    count = _run(
+        lambda s: service.expire_unverified(
+            s, controller_ids=registry.controller_ids, declaration_of=lambda c: registry.controller(c).declaration
+        )
+    )
     console.print(f"{count} unverified request(s) expired", markup=False)
 
 

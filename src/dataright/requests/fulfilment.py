@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,12 +22,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
-from dataright.errors import Conflict, NotFound
+from dataright.errors import NotFound
 from dataright.identity import service as identity
-from dataright.requests import delivery, disclosures, timing
+from dataright.requests import delivery, disclosures, ledger, timing
 from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, FiledBy, RequestType
 from dataright.requests.models import RequestPackage, RequestTask, RightsRequest
+from dataright.requests.package import build_package
 from dataright.storage.types import utcnow
 
 PACKAGE_LINK_TTL = timedelta(days=14)
@@ -41,6 +42,8 @@ class Reply:
     link: str = ""
     link_expires_on: date | None = None
     kept_items: list[dict[str, str]] = field(default_factory=list)
+    ledger_events: int = 0
+    """Withdrawals or objections written to the consent ledger."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -62,6 +65,30 @@ def notify_targets(declaration: Declaration, controller_id: str) -> list[tuple[s
     return sorted(targets.items())
 
 
+def disclosed_to(
+    session: Session, declaration: Declaration, request: RightsRequest, controller_id: str
+) -> list[tuple[str, str, str]]:
+    """(id, name, law) of each organisation the disclosure log shows the person's data went to within the time
+    the controller's law covers before the request (PDPA s. 22(2): a year); none where the law sets no such time."""
+    pack = get_jurisdiction(declaration.controller_by_id[controller_id].jurisdiction)
+    if pack.disclosures_covered is None:
+        return []
+    start = disclosures.since(pack.disclosures_covered, request.received_at)
+    found = disclosures.recipients_of_subject(
+        session, controller_id=controller_id, hashes=person_hashes(session, request), start=start
+    )
+    names = dict(notify_targets(declaration, controller_id))
+    out = []
+    for target in found:
+        system = declaration.system_by_id.get(target)
+        recipient = declaration.recipient_by_id.get(target)
+        name = names.get(target) or (system.legal_name or system.name if system is not None else None)
+        if name is None and recipient is not None:
+            name = recipient.name.get("en") or next(iter(recipient.name.values()))
+        out.append((target, name or target, pack.disclosures_reference or pack.id))
+    return out
+
+
 def create_tasks(session: Session, *, declaration: Declaration, request: RightsRequest, actor: str) -> int:
     """The request's fulfilment tasks for every controller party to it; the number created."""
     if RequestType(request.type) not in CHANGES_DATA or request.tasks:
@@ -76,13 +103,25 @@ def create_tasks(session: Session, *, declaration: Declaration, request: RightsR
                     label=f"{request.type} in {dataset.name or dataset.id} (the connector engine runs it)",
                 )
             )
-        for target, name in notify_targets(declaration, controller_id):
+        declared = notify_targets(declaration, controller_id)
+        for target, name in declared:
             request.tasks.append(
                 RequestTask(
                     controller_id=controller_id,
                     kind=NOTIFY,
                     target=target,
                     label=f"tell {name} of the {request.type} (Art. 19)",
+                )
+            )
+        for target, name, law in disclosed_to(session, declaration, request, controller_id):
+            if target in {t for t, _ in declared}:
+                continue
+            request.tasks.append(
+                RequestTask(
+                    controller_id=controller_id,
+                    kind=NOTIFY,
+                    target=target,
+                    label=f"send the {request.type} to {name} (data disclosed to it in the past year; {law})",
                 )
             )
     session.flush()
@@ -226,23 +265,6 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
-def build_package(session: Session, *, declaration: Declaration, request: RightsRequest) -> tuple[str, bytes]:
-    """The zip answering an access or portability request: (file name, bytes), from ``requests.package``.
-
-    Until that builder is installed the request cannot be answered (nor refused under the PDPA, which needs
-    the copy): a ``Conflict`` that changes nothing.
-    """
-    try:
-        builder = importlib.import_module("dataright.requests.package")
-    except ModuleNotFoundError:
-        raise Conflict(
-            f"request {request.reference}: the access package builder (dataright.requests.package) is not "
-            "installed on this server, so the package cannot be made yet"
-        ) from None
-    filename, data = builder.build_package(session, declaration=declaration, request=request)
-    return str(filename), bytes(data)
-
-
 def keep_copy_after_refusal(
     session: Session, *, declaration: Declaration, request: RightsRequest, until: date, now: datetime
 ) -> None:
@@ -289,4 +311,8 @@ def carry_out(
         kept = kept_items(declaration, request, today)
         _erase(session, request, actor)
         return Reply(kept_items=kept)
+    if kind in (RequestType.withdraw_consent, RequestType.objection):
+        return Reply(
+            ledger_events=ledger.record_in_ledger(session, declaration=declaration, request=request, actor=actor)
+        )
     return Reply()
