@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from requests_helpers import NESTPROS, NEXALEARN, email, file_and_verify, mails, staff
+from requests_helpers import NESTIT, NESTPROS, NEXALEARN, PROVENDO, email, file_and_verify, mails, staff
 from sqlalchemy import create_engine, text
 
 from dataright.consent import service as consent
@@ -299,3 +299,23 @@ def test_a_guardian_gets_the_childs_package_and_the_log_says_it_went_to_the_guar
         "/api/v1/disclosures", params={"controller": NEXALEARN, "reference": filed["reference"]}, headers=staff(key)
     ).json()["disclosures"]
     assert [(d["recipient"], d["subject_hash"]) for d in log] == [("guardian", recipient_hash(child))]
+
+
+def test_a_joint_access_request_at_nestit_answers_for_every_company_in_the_arrangement(
+    app: FastAPI, client: TestClient, make_key: MakeKey
+) -> None:
+    address = email()
+    with session_scope(make_session_factory(app.state.engine)) as session:
+        for controller in (NESTIT, PROVENDO):
+            identity.get_or_create_subject(session, controller_id=controller, identifiers={"email": address})
+    key = make_key(scopes=["requests:write"], controllers=[NESTIT])
+    filed = file_and_verify(app, client, NESTIT, "access", address, language="sv")
+    shown = client.get(
+        f"/api/v1/requests/{filed['reference']}", params={"controller": NESTIT}, headers=staff(key)
+    ).json()
+    package = _complete_and_download(app, client, key, NESTIT, filed["reference"], address)
+    data = json.loads(package.read("data.json"))
+    assert [c["id"] for c in data["controllers"]] == shown["parties"] == [NESTIT, PROVENDO]
+    assert all(c["art15"]["purposes"] for c in data["controllers"])
+    page = package.read("index.html").decode()
+    assert '<html lang="sv">' in page and "Dina personuppgifter" in page
