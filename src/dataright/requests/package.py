@@ -36,6 +36,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from dataright.audit.service import append as audit
 from dataright.consent import service as consent
 from dataright.consent.schemas import EventOut
 from dataright.declarations.catalogs import N_, MessageCatalog
@@ -286,6 +287,7 @@ def build_package(session: Session, *, declaration: Declaration, request: Rights
     receipts: dict[str, dict[str, Any]] = {}
     consent_rows: list[dict[str, Any]] = []
     read: set[str] = set()
+    unreachable: dict[str, str] = {}
     with (
         tempfile.TemporaryDirectory(prefix="dataright-package-") as tmp,
         tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool,
@@ -310,6 +312,7 @@ def build_package(session: Session, *, declaration: Declaration, request: Rights
                     actor=f"request:{request.reference}",
                     done=read,
                 )
+                unreachable.update({d["dataset"]: d["reason"] for d in not_included})
                 for event in events:
                     receipts[str(event["receipt_id"])] = event["receipt"]
                 consent_rows.extend(events)
@@ -342,7 +345,7 @@ def build_package(session: Session, *, declaration: Declaration, request: Rights
                         },
                         "preferences": preferences,
                         "requests": _requests_of(session, controller_id, hashes),
-                        "datastores_not_included": not_included,
+                        "datastores_not_included": [{"dataset": d["dataset"], "name": d["name"]} for d in not_included],
                         "disclosures_before_request": _disclosures_before(
                             session, declaration, request, controller_id, hashes, lang
                         ),
@@ -385,4 +388,19 @@ def build_package(session: Session, *, declaration: Declaration, request: Rights
                     f.csv_file.close()
         spool.seek(0)
         blob = spool.read()
+    audit(
+        session,
+        actor=f"request:{request.reference}",
+        action="request.package_built",
+        entity_type="rights_request",
+        entity_id=request.id,
+        controller_id=request.controller_id,
+        details={
+            "reference": request.reference,
+            "type": request.type,
+            "bytes": len(blob),
+            "rows": {name: f.rows for name, f in files.items()},
+            "not_included": unreachable,
+        },
+    )
     return _filename(request), blob

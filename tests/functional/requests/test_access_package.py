@@ -19,8 +19,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from requests_helpers import NESTIT, NESTPROS, NEXALEARN, PROVENDO, email, file_and_verify, mails, staff
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
+from dataright.audit.models import AuditEntry
 from dataright.consent import service as consent
 from dataright.consent.targets import Target
 from dataright.declarations.notice.view import build_notice_view
@@ -169,7 +170,13 @@ def test_a_datastore_this_server_cannot_reach_is_named_as_not_included(
     assert mine["datastores"] == [] and [d["dataset"] for d in mine["datastores_not_included"]] == [
         "nexalearn-platform"
     ]
-    assert "NEXALEARN_DB_URL" in mine["datastores_not_included"][0]["reason"]
+    with session_scope(make_session_factory(app.state.engine), write=False) as session:
+        built = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "request.package_built").order_by(AuditEntry.id.desc())
+        ).first()
+        assert built is not None and built.details["reference"] == filed["reference"]
+        assert "NEXALEARN_DB_URL" in built.details["not_included"]["nexalearn-platform"]  # for staff, not the person
+    assert "NEXALEARN_DB_URL" not in package.read("data.json").decode()
     assert "These systems are not connected" in package.read("index.html").decode()
 
 
