@@ -202,8 +202,15 @@ class ChildrenView:
     consent_age: int
     statutory_age: int
     reference: str
+    scope: str
+    """Where the statutory age comes from: ``information_society_services`` (GDPR Art. 8 and the national ages,
+    which apply to such services offered directly to a child), ``all_processing`` or ``guidance`` (no law sets
+    an age; an authority's guidance does)."""
     subjects: list[str]
-    guardian_purposes: list[str]
+    consent_purposes: list[str]
+    """Purposes resting on consent for which a guardian consents on a young child's behalf."""
+    contract_purposes: list[str]
+    """Purposes resting on a contract, which a guardian enters into on a young child's behalf."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +254,7 @@ class NoticeView:
     effective_date: str
     history: list[ChangeView]
     change_notification: str
+    security: str
 
 
 def check_publishable(declaration: Declaration, controller_id: str, lang: str) -> Controller:
@@ -341,6 +349,7 @@ class _Builder:
             effective_date=long_date(meta.effective_date, self.lang),
             history=[ChangeView(h.version, long_date(h.date, self.lang), self.t(h.summary)) for h in meta.history],
             change_notification=self.t(meta.change_notification),
+            security=self.t(self.c.security_measures),
         )
 
     def who(self) -> ControllerView:
@@ -509,17 +518,23 @@ class _Builder:
         h = self.handling
         rule = self.pack.response
         deadline = _stricter(rule.deadline, h.response_time)
-        extension = _stricter(rule.extension, h.extension) if rule.extension else None
+        # A controller that promises its own deadline and declares no extension offers none: the notice must not
+        # add the law's (NexaLearn: "senest innen 30 dager").
+        promises_no_extension = h.response_time is not None and h.extension is None
+        extension = _stricter(rule.extension, h.extension) if rule.extension and not promises_no_extension else None
         authority = self.c.supervisory_authority or self.pack.authority
         channels = [self.contact(x) or ContactView() for x in h.channels] or [
             self.contact(self.c.contact) or ContactView()
         ]
-        rights = [r for r in self.pack.rights if r in h.rights]
+        # The law's list is a floor, never a filter: a right the controller offers beyond its law is shown too.
+        rights = [r for r in Right if r in self.pack.rights or r in h.rights]
         return RightsView(
             rights=[RightView(label(r, self.lang), right_description(r, self.lang)) for r in rights],
             deadline=duration(deadline, self.lang),
             extension=duration(extension, self.lang) if extension else "",
-            extension_notice=duration(rule.extension_notice_within, self.lang) if rule.extension_notice_within else "",
+            extension_notice=duration(rule.extension_notice_within, self.lang)
+            if rule.extension_notice_within and (extension or rule.extension is None)
+            else "",
             reference=rule.reference,
             fee=label(h.fee, self.lang),
             verification=join((label(v, self.lang) for v in h.identity_verification), self.lang, "or"),
@@ -588,12 +603,17 @@ class _Builder:
             for s in p.data_subjects
             if s in self.d.subject_by_id and self.d.subject_by_id[s].child
         )
+        guarded = [p for p in self.purposes if p.guardian_consent and self.d.is_child_purpose(p)]
         return ChildrenView(
             consent_age=self.pack.consent_age(self.handling.consent_age),
             statutory_age=self.pack.child_consent_age,
             reference=self.pack.child_consent_reference,
+            scope=self.pack.child_consent_scope,
             subjects=list(subjects),
-            guardian_purposes=self.names_for(p for p in self.purposes if p.guardian_consent),
+            # A guardian acts for the child only where the child would: consenting, or entering into a contract.
+            # Legitimate interests and legal obligations need no one's agreement, so no guardian "acts" there.
+            consent_purposes=self.names_for(p for p in guarded if p.legal_basis in _CONSENT_BASES),
+            contract_purposes=self.names_for(p for p in guarded if p.legal_basis == LegalBasis.contract),
         )
 
     def automated(self) -> list[AutomatedView]:
@@ -607,6 +627,9 @@ class _Builder:
             for p in self.purposes
             if (adm := p.automated_decision_making) is not None
         ]
+
+
+_CONSENT_BASES = (LegalBasis.consent, LegalBasis.deemed_consent)
 
 
 def _stricter(statutory: Period | None, own: Period | None) -> Period:
