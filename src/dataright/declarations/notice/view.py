@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataright.declarations.jurisdictions import Jurisdiction, get_jurisdiction
+from dataright.declarations.notice.categories import category_label
 from dataright.declarations.notice.facts import recipients_of, systems_of, third_country_transfers
 from dataright.declarations.notice.i18n import gettext
 from dataright.declarations.notice.labels import label, right_description
@@ -29,7 +30,6 @@ from dataright.declarations.schema import (
     RightsHandling,
     System,
 )
-from dataright.declarations.taxonomy import fides_category_names
 from dataright.errors import NotFound, ValidationFailed
 
 
@@ -316,7 +316,7 @@ class _Builder:
         custom = self.d.category_by_id.get(key)
         if custom is not None:
             return self.t(custom.name)
-        return self._(fides_category_names().get(key, key))
+        return category_label(key, self.lang)
 
     def names_for(self, purposes: Iterable[Purpose]) -> list[str]:
         return [self.t(p.name) for p in purposes]

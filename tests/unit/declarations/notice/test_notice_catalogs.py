@@ -9,6 +9,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from dataright.declarations.notice.catalog import code_msgids, missing, required_msgids, template_msgids
+from dataright.declarations.notice.categories import CATEGORY_LABELS
 from dataright.declarations.notice.i18n import catalog_languages, catalog_path, translations
 from dataright.declarations.notice.labels import TABLES
 from dataright.declarations.taxonomy import fides_category_names
@@ -27,7 +28,13 @@ def test_extraction_finds_template_trans_blocks_labels_and_code_strings() -> Non
     code = code_msgids()
     assert "Performance of a contract" in code  # N_() in labels
     assert "Time limits for erasure" in code  # the record's column labels
-    assert set(fides_category_names().values()) <= required_msgids()
+    assert set(CATEGORY_LABELS.values()) <= required_msgids()
+    assert "User Contact Email" not in required_msgids()  # the taxonomy's raw names are no longer shown
+
+
+def test_every_fideslang_category_has_a_readable_label() -> None:
+    assert set(CATEGORY_LABELS) == set(fides_category_names())
+    assert len(set(CATEGORY_LABELS.values())) == len(CATEGORY_LABELS), "two categories share a name"
 
 
 @pytest.mark.parametrize("lang", ["nb", "sv"])

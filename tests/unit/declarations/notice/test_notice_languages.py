@@ -85,6 +85,17 @@ def test_fideslang_category_names_are_translated(nexalearn: Declaration, shown: 
     assert "Birth Date" not in text and "IP Address" not in text
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_category_names_are_readable_in_english(
+    nestpros: Declaration, nexalearn: Declaration, shown: Shown, fmt: str
+) -> None:
+    text = shown(render_notice(nestpros, "nestpros", "en", fmt), fmt)
+    assert "E-mail address" in text and "Approximate location" in text and "Password" in text
+    for raw in ("User Contact Email", "Imprecise Subject Location", "Account password", "User Contact Phone Number"):
+        assert raw not in text
+    assert "Postal address" in shown(render_notice(nexalearn, "nexalearn", "en", fmt), fmt)
+
+
 def test_custom_categories_use_their_own_localised_names(nexalearn: Declaration, shown: Shown) -> None:
     text = shown(render_notice(nexalearn, "nexalearn", "nb", "md"), "md")
     assert "Navn på foresatt" in text and "Betalingsstatus og transaksjonsdetaljer" in text
