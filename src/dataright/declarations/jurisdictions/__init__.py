@@ -94,6 +94,8 @@ class Jurisdiction(Model):
     adequate_countries: tuple[Country, ...]
     transfer_reference: str
     authority: Authority
+    citation_style: Literal["gdpr", "plain"] = "plain"
+    """``gdpr``: articles are cited in each language's own style (``notice.citations``); ``plain``: as written."""
     refusal_copy_kept: Period | None = None
     """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
 

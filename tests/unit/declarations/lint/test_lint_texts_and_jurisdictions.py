@@ -47,3 +47,14 @@ def test_a_legal_hold_under_an_unknown_jurisdiction_is_an_error(draft) -> None:
 
 def test_known_jurisdictions_pass(draft) -> None:
     assert draft.findings("unknown-jurisdiction") == []
+
+
+def test_a_name_given_as_a_language_map_lacking_a_published_language_is_a_warning(draft) -> None:
+    changed = draft.system("stripe", name={"en": "Stripe payments"})
+    [finding] = changed.findings("text-missing-language")
+    assert finding.path == ("systems", 1, "name")
+    assert "no 'nb' in name" in finding.message
+
+
+def test_a_plain_name_is_the_same_in_every_language_and_not_warned(draft) -> None:
+    assert draft.system("stripe", name="Stripe").findings("text-missing-language") == []

@@ -27,7 +27,7 @@ def _expected(d: Declaration, controller_id: str, lang: str) -> dict[str, list[s
     controller = d.controller_by_id[controller_id]
     purposes = d.purposes_of(controller_id)
     recipients = [
-        d.system_by_id[r].name if r in d.system_by_id else localized(d.recipient_by_id[r].name, lang, fallback)
+        localized(d.system_by_id[r].name if r in d.system_by_id else d.recipient_by_id[r].name, lang, fallback)
         for p in purposes
         for r in p.recipients
     ]
@@ -97,7 +97,11 @@ def test_transfers_name_the_country_in_the_notice_language_with_mechanism_and_re
 ) -> None:
     nb = shown(render_notice(nexalearn, "nexalearn", "nb", "html"), "html")
     assert "Marokko ScandiTek Standard personvernbestemmelser (standardavtaler)" in nb
-    assert "Commission Implementing Decision (EU) 2021/914, module 2" in nb
+    # The reference is a language map (item 7): the Norwegian notice cites the decision in Norwegian.
+    assert "Kommisjonens gjennomføringsbeslutning (EU) 2021/914, modul 2" in nb
+    assert "Commission Implementing Decision" not in nb
+    en = shown(render_notice(nexalearn, "nexalearn", "en", "html"), "html")
+    assert "Commission Implementing Decision (EU) 2021/914, module 2" in en
     assert "USA Stripe" in nb
     # Ireland and Norway are inside the EEA: no transfer to show.
     assert "Irland Stripe" not in nb
