@@ -18,6 +18,7 @@ from dataright.cli import (
     mail,
     requests,
     serve,
+    shipped,
 )
 
 app = typer.Typer(
@@ -41,6 +42,7 @@ breach.register(app)
 dsr.register(app)
 datasets.register(app)
 serve.register(app)
+shipped.register(app)
 
 
 if __name__ == "__main__":

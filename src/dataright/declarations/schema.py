@@ -738,6 +738,14 @@ class Declaration(Model):
             if value is not None and value not in known:
                 out.append((path, f"unknown {what} {value!r}{_suggest(value, known)}"))
 
+        # An unknown jurisdiction leaves a controller without a law: every deadline, age and right would be missing.
+        from dataright.declarations.jurisdictions import all_jurisdictions
+
+        laws = set(all_jurisdictions())
+        for i, controller in enumerate(self.controllers):
+            ref(("controllers", i, "jurisdiction"), controller.jurisdiction, laws, "jurisdiction")
+        for i, h in enumerate(self.legal_holds):
+            ref(("legal_holds", i, "jurisdiction"), h.jurisdiction, laws, "jurisdiction")
         for i, g in enumerate(self.groups):
             refs(("groups", i, "members"), g.members, controllers, "controller")
             ref(("groups", i, "parent"), g.parent, controllers, "controller")
