@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typer.testing import CliRunner
 
 from dataright.cli.main import app
@@ -40,10 +38,3 @@ def test_languages_lists_the_source_language_and_every_complete_catalog() -> Non
     assert [r[0] for r in rows[1:]] == list(catalog_languages())
     assert {"nb", "sv", "da", "de", "fi", "fr"} <= {r[0] for r in rows}
     assert all(r[2] == "complete" for r in rows[1:])
-
-
-def test_a_notice_can_be_written_in_german(examples_dir: Path) -> None:
-    # NexaLearn publishes in nb and en; adding German is a language in the declaration, nothing else.
-    result = runner.invoke(app, ["notice", str(examples_dir / "nexalearn"), "--lang", "de"])
-    assert result.exit_code != 0
-    assert "does not publish in 'de'" in result.output
