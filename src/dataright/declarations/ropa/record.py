@@ -22,12 +22,12 @@ from enum import StrEnum
 from typing import Any
 
 from dataright.declarations.jurisdictions import RECORD_FIELDS, Jurisdiction, RecordFrame, get_jurisdiction
+from dataright.declarations.notice.categories import category_label
 from dataright.declarations.notice.facts import recipients_of, systems_of, third_country_transfers
 from dataright.declarations.notice.i18n import N_, gettext
 from dataright.declarations.notice.labels import label
 from dataright.declarations.notice.words import country, duration, join, localized
 from dataright.declarations.schema import Contact, Controller, Declaration, Purpose
-from dataright.declarations.taxonomy import fides_category_names
 from dataright.errors import ValidationFailed
 
 Json = dict[str, Any]
@@ -267,7 +267,7 @@ class _Record:
         out = []
         for key in p.data_categories:
             custom = self.d.category_by_id.get(key)
-            name = self.t(custom.name) if custom else self._(fides_category_names().get(key, key))
+            name = self.t(custom.name) if custom else category_label(key, self.lang)
             out.append({"key": key, "name": name, "special": self.d.is_special(key)})
         return out
 
