@@ -20,6 +20,7 @@ from dataright.consent import service
 from dataright.consent.audiences import plan_audience
 from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
 from dataright.errors import DataRightError
+from dataright.requests.disclosures import DisclosureKind, record_disclosure
 
 consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 audiences_app = typer.Typer(help="Ad audiences built from the consent ledger.", no_args_is_help=True)
@@ -126,7 +127,7 @@ def export_command(
     and Meta Custom Audiences take. Only a purpose on consent or legitimate interests that declares a matching
     recipient (a system with audience_matching: true) has an audience; a purpose consented to through the
     cookie banner follows the banner's latest choice. Hashed addresses are still personal data: the export
-    (recipient, purpose and count, never the hashes) is audited.
+    (recipient, purpose and count, never the hashes) is audited and written to the disclosure log.
     """
     declaration = declaration_for(controller, declarations)
     try:
@@ -155,6 +156,16 @@ def export_command(
                 count=count,
                 actor=ACTOR,
             )
+            record_disclosure(  # a count, never who: the log names recipient, purpose, count and time
+                session,
+                controller_id=controller,
+                kind=DisclosureKind.audience_export,
+                recipient=plan.recipient.id,
+                actor=ACTOR,
+                purpose=purpose,
+                people=count,
+                reference="sha256-email",
+            )
     except DataRightError as exc:
         if temporary:
             temporary.unlink(missing_ok=True)
@@ -163,7 +174,7 @@ def export_command(
         temporary.replace(output)
     err_console.print(
         f"{count} hashed e-mail address(es) for purpose {purpose!r} of {controller} to {plan.recipient.id} "
-        "(hashed addresses are personal data; the export is audited)",
+        "(hashed addresses are personal data; logged as a disclosure)",
         markup=False,
     )
 

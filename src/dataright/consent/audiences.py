@@ -57,7 +57,7 @@ def plan_audience(
 
     The purpose must be the controller's, rest on a basis an audience can rest on (``AUDIENCE_BASES``) and
     declare among its recipients a system that matches audiences (``audience_matching: true``); with several,
-    ``recipient_id`` chooses one (each export is audited with its recipient).
+    ``recipient_id`` chooses one (each export is audited and logged per recipient).
     """
     purpose = next((p for p in declaration.purposes_of(controller_id) if p.id == purpose_id), None)
     if purpose is None:

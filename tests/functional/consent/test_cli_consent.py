@@ -22,6 +22,7 @@ from dataright.consent.models import ConsentEvent
 from dataright.consent.rules import EventKind, Method
 from dataright.consent.targets import Target
 from dataright.declarations.schema import Declaration
+from dataright.requests.models import Disclosure
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import upgrade
 from dataright.storage.types import utcnow
@@ -262,6 +263,16 @@ def test_the_audience_is_exactly_the_subjects_with_consent_now(
         "personal_data": HASHED_IDENTIFIERS_NOTE,
     }
     assert "personal data" in entry.details["personal_data"]
+    with session_scope(make_session_factory(database), write=False) as session:
+        (logged,) = session.execute(select(Disclosure)).scalars()
+    assert (logged.controller_id, logged.kind, logged.recipient, logged.purpose, logged.people) == (
+        NESTIT,
+        "audience_export",
+        "meta-ads",
+        "ad-network-matching",
+        2,
+    )
+    assert logged.subject_hash is None  # a count: no identifier of anyone in the log
 
 
 @pytest.mark.parametrize(
