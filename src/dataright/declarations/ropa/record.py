@@ -23,6 +23,7 @@ from typing import Any
 
 from dataright.declarations.jurisdictions import RECORD_FIELDS, Jurisdiction, RecordFrame, get_jurisdiction
 from dataright.declarations.notice.categories import category_label
+from dataright.declarations.notice.citations import cite
 from dataright.declarations.notice.facts import recipients_of, systems_of, third_country_transfers
 from dataright.declarations.notice.i18n import N_, gettext
 from dataright.declarations.notice.labels import label
@@ -258,7 +259,7 @@ class _Record:
         return {
             **_keyed(p.legal_basis, self.lang),
             "law": self.t(self.pack.law_short),
-            "citation": self.pack.citation(p.legal_basis) or None,
+            "citation": cite(self.pack.citation(p.legal_basis), self.pack, self.lang) or None,
             "legitimate_interest": self.t(p.legitimate_interest) or None,
             "special_category_condition": _keyed(condition, self.lang) if condition else None,
         }
@@ -411,7 +412,7 @@ class _Record:
     def basis_cell(self, basis: Json | None) -> str:
         if basis is None:
             return ""
-        text = str(basis["label"]) + (f" ({basis['law']} {basis['citation']})" if basis["citation"] else "")
+        text = str(basis["label"]) + (f" ({basis['citation']})" if basis["citation"] else "")
         if basis["legitimate_interest"]:
             text += "; " + self.pair(N_("Our legitimate interest"), basis["legitimate_interest"])
         if basis["special_category_condition"]:

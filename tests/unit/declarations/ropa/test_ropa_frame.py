@@ -41,7 +41,7 @@ def test_the_json_record_is_lists_and_objects_not_joined_strings(nexalearn: Decl
     assert stripe["role"]["key"] == "processor"
     assert [c["code"] for c in stripe["countries"]] == ["IE", "US"]
     assert payment["legal_basis"]["key"] == "contract"
-    assert payment["legal_basis"]["citation"] == "Art. 6(1)(b)"
+    assert payment["legal_basis"]["citation"] == "GDPR Art. 6(1)(b)"
     assert [t["country"]["code"] for t in payment["transfers"]] == ["US"]
     assert payment["retention"][0]["period"] == "P6M"
     assert payment["legal_holds"][0]["reference"] == "bokføringsloven § 13"
@@ -64,6 +64,7 @@ def test_the_json_record_gives_values_in_the_chosen_language(nexalearn: Declarat
     payment = next(a for a in controller["activities"] if a["purpose_id"] == "payment")
     assert payment["retention"][0]["duration"] == "6 måneder"
     assert payment["legal_basis"]["label"] == "Oppfyllelse av en avtale"
+    assert payment["legal_basis"]["citation"] == "personvernforordningen artikkel 6 nr. 1 bokstav b"
     leaks = [(path, text) for path, text in _strings(document) if english.search(text)]
     assert leaks == []
 

@@ -106,7 +106,7 @@ def test_joint_controllers_are_named_for_purposes_under_an_arrangement(nestit: D
 def test_labels_and_values_follow_the_requested_language(nexalearn: Declaration) -> None:
     row = build_record(nexalearn, "nb")[0]
     assert row["dpo"] == "ingen"
-    assert row["legal_basis"] == "Oppfyllelse av en avtale (GDPR Art. 6(1)(b))"
+    assert row["legal_basis"] == "Oppfyllelse av en avtale (personvernforordningen artikkel 6 nr. 1 bokstav b)"
     assert headings("nb")[COLUMNS.index(next(c for c in COLUMNS if c.key == "retention"))] == (
         "Frister for sletting [art. 30 nr. 1 bokstav f]"
     )
