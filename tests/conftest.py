@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from dataright.declarations.loader import LoadedDeclaration, load
 from dataright.declarations.schema import Declaration
+
+# Apps built by tests run no background jobs (schedules would drain outboxes the tests inspect); the jobs
+# tests start their runners themselves.
+os.environ.setdefault("DATARIGHT_JOBS_RUNNER", "off")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -14,6 +14,8 @@ REQUESTS_READ = "requests:read"
 REQUESTS_WRITE = "requests:write"
 BREACH_READ = "breach:read"
 BREACH_WRITE = "breach:write"
+OPS_READ = "ops:read"
+"""Operations: the Prometheus metrics at ``/metrics`` (counts only, for every controller)."""
 KNOWN_SCOPES: tuple[str, ...] = (
     CONSENT_READ,
     CONSENT_WRITE,
@@ -21,6 +23,7 @@ KNOWN_SCOPES: tuple[str, ...] = (
     REQUESTS_WRITE,
     BREACH_READ,
     BREACH_WRITE,
+    OPS_READ,
     ADMIN,
 )
 

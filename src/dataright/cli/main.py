@@ -13,6 +13,7 @@ from dataright.cli import (
     declarations,
     documents,
     dsr,
+    jobs,
     keys,
     lint,
     mail,
@@ -41,6 +42,7 @@ breach.register(app)
 dsr.register(app)
 datasets.register(app)
 serve.register(app)
+jobs.register(app)
 
 
 if __name__ == "__main__":

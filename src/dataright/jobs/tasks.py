@@ -1,0 +1,174 @@
+"""The built-in job kinds and the schedules that fire them. Each is thin: it calls a domain's service.
+
+Every one of them may run twice (a worker dies, a message is delivered again) without harm:
+
+* ``mail.send`` drains the outbox; the outbox rows carry their own claim, so a second sender skips them.
+* ``requests.remind`` writes reminders whose outbox dedupe key holds the day: the second run adds nothing.
+* ``requests.expire`` only moves requests still ``received`` past the verification window.
+* ``requests.fulfil_scan`` enqueues ``requests.fulfil`` once per request (a dedupe key); ``requests.fulfil``
+  acts only on a request still in progress with open datastore tasks, and the engine resumes an erasure
+  after its last finished table (its checkpoints).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from dataright.config import Settings, environment
+from dataright.connectors.base import DatastoreUnavailable
+from dataright.engine.service import Engine, Kind, Request, normalise_identities
+from dataright.identity.crypto import decrypt
+from dataright.jobs.models import Job
+from dataright.jobs.registry import job_kind
+from dataright.jobs.runtime import JobContext
+from dataright.jobs.service import Schedule, enqueue
+from dataright.mail.sender import Sender, transport_for
+from dataright.requests import fulfilment
+from dataright.requests import service as requests
+from dataright.requests.lifecycle import RequestType, Status
+from dataright.requests.models import RightsRequest
+from dataright.storage.engine import session_scope
+
+ACTOR = "jobs"
+ENGINE_KIND: dict[str, Kind] = {RequestType.erasure.value: "erase", RequestType.restriction.value: "restrict"}
+ENGINE_IDENTITY = {"email": "email", "phone": "phone_number", "customer_id": "customer_id"}
+"""The request's identifier kind -> the identity kind datasets declare."""
+
+
+def default_schedules(settings: Settings) -> list[Schedule]:
+    if not settings.jobs_schedules:
+        return []
+    return [
+        Schedule("mail.send", "mail.send", settings.schedule_mail_seconds),
+        Schedule("requests.remind", "requests.remind", settings.schedule_requests_seconds),
+        Schedule("requests.expire", "requests.expire", settings.schedule_requests_seconds),
+        Schedule("requests.fulfil_scan", "requests.fulfil_scan", settings.schedule_fulfilment_seconds),
+    ]
+
+
+@job_kind("mail.send", max_attempts=3, backoff_seconds=30.0, lease_seconds=600.0)
+def send_mail(ctx: JobContext) -> dict[str, Any]:
+    """Send what is due in the outbox (the sender's own back-off and at-most-once rules apply per message)."""
+    sender = Sender(ctx.factory, ctx.settings, transport_for(ctx.settings))
+    report = sender.drain(once=True)
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed, "unknown": report.unknown}
+
+
+@job_kind("requests.remind", max_attempts=3, backoff_seconds=60.0)
+def remind_staff(ctx: JobContext) -> None:
+    """Today's reminder to each assigned staff member of every controller served (once a day per person)."""
+    total = 0
+    with ctx.transaction() as session:
+        for controller_id in ctx.declarations.controller_ids:
+            declaration = ctx.declarations.controller(controller_id).declaration
+            total += requests.remind(
+                session,
+                declaration=declaration,
+                controller_id=controller_id,
+                within=ctx.settings.reminder_within_days,
+                today=ctx.env.clock().date(),
+            )
+        ctx.result["reminders"] = total
+
+
+@job_kind("requests.expire", max_attempts=3, backoff_seconds=60.0)
+def expire_requests(ctx: JobContext) -> None:
+    """Expire requests whose requester never confirmed who they are."""
+    with ctx.transaction() as session:
+        ctx.result["expired"] = requests.expire_unverified(
+            session, controller_ids=ctx.declarations.controller_ids, now=ctx.env.clock()
+        )
+
+
+@job_kind("requests.fulfil_scan", max_attempts=2, backoff_seconds=30.0)
+def scan_fulfilment(ctx: JobContext) -> None:
+    """Enqueue the engine's work for every erasure or restriction in progress that has none yet."""
+    with ctx.transaction() as session:
+        started = 0
+        for request_id in requests.awaiting_engine(session):
+            key = f"requests.fulfil:{request_id}"
+            if session.scalar(select(Job.id).where(Job.dedupe_key == key).limit(1)) is not None:
+                continue  # one job per request; a failed one waits for `dataright jobs retry`
+            enqueue(session, "requests.fulfil", {"request_id": str(request_id)}, dedupe_key=key, actor=ACTOR)
+            started += 1
+        ctx.result["enqueued"] = started
+
+
+def _identities(request: RightsRequest) -> dict[str, str]:
+    value = decrypt(request.filed_with, request.identifier_kind, request.identifier_ciphertext)
+    return normalise_identities({ENGINE_IDENTITY.get(request.identifier_kind, request.identifier_kind): value})
+
+
+@job_kind("requests.fulfil", max_attempts=8, backoff_seconds=60.0, backoff_max_seconds=6 * 3600.0, lease_seconds=900.0)
+def fulfil_request(ctx: JobContext) -> None:
+    """Run the engine for a request's open datastore tasks; tick them off when it finished, or mark them
+    "waiting on datastore X" and try again later (back-off) when a datastore does not answer."""
+    request_id = uuid.UUID(str(ctx.args["request_id"]))
+    with session_scope(ctx.factory, write=False) as session:
+        request = session.get(RightsRequest, request_id)
+        if request is None or request.status != Status.in_progress.value or request.type not in ENGINE_KIND:
+            ctx.result["skipped"] = 1
+            return
+        if request.filed_by == "guardian":
+            ctx.result["skipped"] = 1  # the identity on file is the guardian's, not the child's: staff act
+            return
+        kind = ENGINE_KIND[request.type]
+        by_controller: dict[str, list[int]] = defaultdict(list)
+        for task in request.tasks:
+            if task.kind == fulfilment.DATASTORE and task.status == "open":
+                by_controller[task.controller_id].append(task.id)
+        identities = _identities(request)
+    runs: dict[str, tuple[str, int]] = {}
+    for controller_id in sorted(by_controller):
+        declaration = ctx.declarations.controller(controller_id).declaration
+        engine = Engine(
+            declaration,
+            session_factory=ctx.factory,
+            keys=ctx.settings.keys(),
+            environ=environment(),
+            actor=ACTOR,
+            today=ctx.env.clock().date(),
+            retries=0,  # the job's back-off retries, not the engine's quick ones
+        )
+        try:
+            outcome = (engine.erase if kind == "erase" else engine.restrict)(Request(kind, controller_id, identities))
+        except DatastoreUnavailable as exc:
+            with session_scope(ctx.factory) as session:
+                found = session.get(RightsRequest, request_id)
+                if found is not None:
+                    requests.note_waiting(
+                        session,
+                        request=found,
+                        controller_id=controller_id,
+                        dataset=exc.dataset,
+                        note=f"waiting on datastore {exc.dataset} (attempt {ctx.attempt} of {ctx.max_attempts})",
+                        actor=ACTOR,
+                    )
+            raise
+        finally:
+            engine.close()
+        runs[controller_id] = (str(outcome.run_id), sum(step.rows for step in outcome.steps))
+    with ctx.transaction() as session:
+        found = session.get(RightsRequest, request_id)
+        ticked = 0
+        if found is not None and found.status == Status.in_progress.value:
+            for controller_id, task_ids in by_controller.items():
+                run_id, rows = runs[controller_id]
+                for task_id in task_ids:
+                    open_task = next((t for t in found.tasks if t.id == task_id), None)
+                    if open_task is None or open_task.status != "open":
+                        continue
+                    requests.complete_task(
+                        session,
+                        request=found,
+                        task_id=task_id,
+                        controller_id=controller_id,
+                        actor=ACTOR,
+                        note=f"engine run {run_id}: {rows} row(s)",
+                    )
+                    ticked += 1
+        ctx.result.update({"tasks_done": ticked, "controllers": len(runs)})
