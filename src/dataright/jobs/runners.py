@@ -171,7 +171,7 @@ class DramatiqRunner:
         self.owner = owner or new_owner("dramatiq")
         self.schedules = list(schedules)
         self.broker = make_broker(broker_url, namespace)
-        decorate = dramatiq.actor(actor_name=ACTOR_NAME, queue_name=queue, broker=self.broker, max_retries=0)
+        decorate = dramatiq.actor(actor_name=ACTOR_NAME, queue_name=queue, broker=self.broker)
         self.actor: Any = decorate(self._perform)
         self._worker: Any = None
         self._housekeeper: _Housekeeper | None = None
