@@ -40,9 +40,7 @@ def _state(factory: sessionmaker[Session], job_id: uuid.UUID) -> str:
     return _job(factory, job_id).state
 
 
-def test_a_job_enqueued_in_a_committed_transaction_runs_once(
-    runner: Harness, factory: sessionmaker[Session]
-) -> None:
+def test_a_job_enqueued_in_a_committed_transaction_runs_once(runner: Harness, factory: sessionmaker[Session]) -> None:
     tag = _tag()
     job_id = _enqueue(factory, "test.effect", tag=tag)
     eventually(lambda: _state(factory, job_id) == "succeeded", what="the job's success")
@@ -101,9 +99,7 @@ def test_a_job_delivered_again_after_it_ran_does_nothing_more(
     assert _job(factory, job_id).attempts == 1
 
 
-def test_a_cancelled_job_does_not_run_and_a_retried_one_does(
-    runner: Harness, factory: sessionmaker[Session]
-) -> None:
+def test_a_cancelled_job_does_not_run_and_a_retried_one_does(runner: Harness, factory: sessionmaker[Session]) -> None:
     tag = _tag()
     with session_scope(factory) as session:
         job_id = service.enqueue(session, "test.effect", {"tag": tag}, run_after=utcnow() + timedelta(hours=1))
