@@ -82,7 +82,11 @@ def list_command(
         return found, totals
 
     found, totals = _run(read)
-    table = Table("id", "kind", "state", "attempts", "run after", "last error", "created by", box=None)
+    table = Table(box=None)
+    table.add_column("id", no_wrap=True, min_width=36)
+    table.add_column("kind", no_wrap=True)
+    for column in ("state", "attempts", "run after", "last error", "created by"):
+        table.add_column(column)
     for job in found:
         table.add_row(
             str(job.id),

@@ -1,0 +1,64 @@
+"""``GET /metrics``: Prometheus text for a key with ``ops:read`` on every controller, figures from the tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session, sessionmaker
+
+from dataright.jobs import service
+from dataright.jobs.runtime import JobEnvironment, execute
+from dataright.storage.engine import session_scope
+from dataright.storage.types import utcnow
+from fixtures.web import MakeKey
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_metrics_count_jobs_by_state_durations_and_failed_attempts(
+    client: TestClient, make_key: MakeKey, factory: sessionmaker[Session], env: JobEnvironment
+) -> None:
+    key = make_key(scopes=["ops:read"], controllers=["*"])
+    before = _samples(client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text)
+    with session_scope(factory) as session:
+        quick = service.enqueue(session, "test.effect", {"tag": uuid.uuid4().hex})
+        flaky = service.enqueue(session, "test.flaky", {"tag": uuid.uuid4().hex, "fail_times": 1})
+        service.enqueue(session, "test.effect", {"tag": uuid.uuid4().hex}, run_after=utcnow() + timedelta(hours=1))
+    for minutes, job_id in ((1, quick), (1, flaky), (2, flaky)):  # the second try comes after the back-off
+        env.clock = lambda minutes=minutes: utcnow() + timedelta(minutes=minutes)
+        assert execute(env, owner="metrics-test", job_id=job_id) is not None
+
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    after = _samples(response.text)
+
+    def grew(name: str, **labels: str) -> float:
+        ident = (name, tuple(sorted(labels.items())))
+        return after[ident] - before.get(ident, 0.0)
+
+    assert grew("dataright_jobs", kind="test.effect", state="succeeded") == 1
+    assert grew("dataright_jobs", kind="test.effect", state="queued") == 1
+    assert grew("dataright_jobs", kind="test.flaky", state="succeeded") == 1
+    assert grew("dataright_job_failed_attempts_total", kind="test.flaky") == 1
+    assert grew("dataright_job_duration_seconds_count", kind="test.effect") == 1
+    assert grew("dataright_job_duration_seconds_bucket", kind="test.effect", le="+Inf") == 1
+    assert ("dataright_requests_overdue", ()) not in after  # labelled per controller; none overdue here
+    assert "@" not in response.text
+
+
+def test_metrics_need_a_key_with_the_ops_scope_for_every_controller(client: TestClient, make_key: MakeKey) -> None:
+    assert client.get("/metrics").status_code == 401
+    other = make_key(scopes=["admin"], controllers=["nexalearn"])
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {other}"}).status_code == 403
+    one = make_key(scopes=["ops:read"], controllers=["nexalearn"])
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {one}"}).status_code == 403
