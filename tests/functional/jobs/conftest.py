@@ -1,5 +1,9 @@
 """The jobs tests' harness: the same tests run against the in-process runner and Dramatiq on the local Redis.
 
+The jobs tests commit for real and add a table of their own (``job_test_effects``), so each test module gets
+a database of its own (SQLite and PostgreSQL, migrated to head): ``jobs_url``, ``factory``, ``env``, and
+``jobs_settings`` (installed for the process, so the CLI in the same process uses that database).
+
 ``runner`` is parametrised over both. The Dramatiq one gets a namespace and a queue of its own on Redis
 (127.0.0.1:6379), deleted afterwards, so tests never see each other's messages. When Redis does not answer
 its tests skip, unless ``DATARIGHT_REQUIRE_SERVICES=1``: then they fail.
@@ -16,12 +20,14 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dataright.config import Settings
+from dataright.config import Settings, use_settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.jobs.runners import DramatiqRunner, InProcessRunner
 from dataright.jobs.runtime import JobEnvironment
-from dataright.storage.engine import make_session_factory
+from dataright.storage.engine import make_engine, make_session_factory
+from dataright.storage.migrate import upgrade
 from fixtures import jobkinds
+from fixtures.db import TEST_SECRET, _new_url
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 RUNNERS = ("inprocess", "dramatiq")
@@ -62,15 +68,36 @@ def drop_namespace(namespace: str) -> None:
         client.close()
 
 
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
+@pytest.fixture(scope="module")
+def jobs_url(db_url: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _new_url("sqlite" if db_url.startswith("sqlite") else "postgresql", request, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def jobs_engine(jobs_url: str) -> Iterator[Engine]:
+    engine = make_engine(jobs_url, pool_size=4, max_overflow=4)
+    upgrade(engine)
     jobkinds.create_tables(engine)
-    return make_session_factory(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
-def env(factory: sessionmaker[Session], settings: Settings) -> JobEnvironment:
-    return JobEnvironment(factory, settings, DeclarationRegistry([]))
+def jobs_settings(jobs_url: str) -> Iterator[Settings]:
+    installed = Settings(database_url=jobs_url, secret_key=TEST_SECRET, base_url="http://testserver")
+    use_settings(installed)
+    yield installed
+    use_settings(None)
+
+
+@pytest.fixture
+def factory(jobs_engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(jobs_engine)
+
+
+@pytest.fixture
+def env(factory: sessionmaker[Session], jobs_settings: Settings) -> JobEnvironment:
+    return JobEnvironment(factory, jobs_settings, DeclarationRegistry([]))
 
 
 @dataclass

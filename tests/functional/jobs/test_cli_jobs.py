@@ -28,7 +28,7 @@ def _state(factory: sessionmaker[Session], job_id: uuid.UUID) -> str:
 
 
 def test_jobs_list_cancel_retry_and_run_move_a_job_through_its_states(
-    factory: sessionmaker[Session], settings: Settings
+    factory: sessionmaker[Session], jobs_settings: Settings
 ) -> None:
     tag = uuid.uuid4().hex
     with session_scope(factory) as session:
@@ -59,7 +59,7 @@ def test_jobs_list_cancel_retry_and_run_move_a_job_through_its_states(
     assert str(job_id) in done.output
 
 
-def test_jobs_commands_name_a_bad_id_or_state_and_exit_non_zero(settings: Settings) -> None:
+def test_jobs_commands_name_a_bad_id_or_state_and_exit_non_zero(jobs_settings: Settings) -> None:
     bad = runner.invoke(app, ["jobs", "retry", "not-an-id"])
     assert bad.exit_code == 1 and "job id 'not-an-id'" in bad.output
     missing = runner.invoke(app, ["jobs", "cancel", uuid.uuid4().hex])
@@ -70,7 +70,7 @@ def test_jobs_commands_name_a_bad_id_or_state_and_exit_non_zero(settings: Settin
     assert module.exit_code == 1 and "no_such_module_here" in module.output
 
 
-def test_jobs_run_fires_the_built_in_schedules_once(settings: Settings, factory: sessionmaker[Session]) -> None:
+def test_jobs_run_fires_the_built_in_schedules_once(jobs_settings: Settings, factory: sessionmaker[Session]) -> None:
     first = runner.invoke(app, ["jobs", "run"])
     assert first.exit_code == 0, first.output
     with session_scope(factory, write=False) as session:

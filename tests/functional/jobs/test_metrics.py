@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
+from dataright.access.service import create_key
+from dataright.config import Settings
+from dataright.declarations.registry import DeclarationRegistry
 from dataright.jobs import service
 from dataright.jobs.runtime import JobEnvironment, execute
 from dataright.storage.engine import session_scope
 from dataright.storage.types import utcnow
-from fixtures.web import MakeKey
+from dataright.web.app import create_app
+
+
+@pytest.fixture
+def client(jobs_settings: Settings, factory: sessionmaker[Session]) -> Iterator[TestClient]:
+    """An app on the jobs tests' database."""
+    with TestClient(create_app(jobs_settings, DeclarationRegistry([])), raise_server_exceptions=False) as client:
+        yield client
+
+
+def make_key(factory: sessionmaker[Session], scopes: list[str], controllers: list[str]) -> str:
+    with session_scope(factory) as session:
+        _, token = create_key(session, name="test", scopes=scopes, controller_ids=controllers)
+    return token
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -25,9 +43,9 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_count_jobs_by_state_durations_and_failed_attempts(
-    client: TestClient, make_key: MakeKey, factory: sessionmaker[Session], env: JobEnvironment
+    client: TestClient, factory: sessionmaker[Session], env: JobEnvironment
 ) -> None:
-    key = make_key(scopes=["ops:read"], controllers=["*"])
+    key = make_key(factory, ["ops:read"], ["*"])
     before = _samples(client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text)
     with session_scope(factory) as session:
         quick = service.enqueue(session, "test.effect", {"tag": uuid.uuid4().hex})
@@ -56,9 +74,11 @@ def test_metrics_count_jobs_by_state_durations_and_failed_attempts(
     assert "@" not in response.text
 
 
-def test_metrics_need_a_key_with_the_ops_scope_for_every_controller(client: TestClient, make_key: MakeKey) -> None:
+def test_metrics_need_a_key_with_the_ops_scope_for_every_controller(
+    client: TestClient, factory: sessionmaker[Session]
+) -> None:
     assert client.get("/metrics").status_code == 401
-    other = make_key(scopes=["admin"], controllers=["nexalearn"])
+    other = make_key(factory, ["admin"], ["nexalearn"])
     assert client.get("/metrics", headers={"Authorization": f"Bearer {other}"}).status_code == 403
-    one = make_key(scopes=["ops:read"], controllers=["nexalearn"])
+    one = make_key(factory, ["ops:read"], ["nexalearn"])
     assert client.get("/metrics", headers={"Authorization": f"Bearer {one}"}).status_code == 403

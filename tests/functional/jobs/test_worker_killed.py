@@ -46,11 +46,11 @@ def _pid_of(owner: str) -> int:
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_job_leaves_it_to_another_worker_which_completes_it_exactly_once(
-    factory: sessionmaker[Session], db_url: str, tmp_path: Path
+    factory: sessionmaker[Session], jobs_url: str, tmp_path: Path
 ) -> None:
     redis_or_skip()
     namespace = f"dataright-test-{uuid.uuid4().hex[:10]}"
-    env = _environment(db_url, namespace)
+    env = _environment(jobs_url, namespace)
     logs = [(tmp_path / f"worker-{n}.log").open("wb") for n in range(2)]
     workers = [subprocess.Popen(COMMAND, env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT) for log in logs]
     tag = uuid.uuid4().hex
