@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     schedule_fulfilment_seconds: int = Field(default=60, ge=1)
     """How often requests in progress are looked at for engine work (erasure, restriction) to start."""
     reminder_within_days: int = Field(default=3, ge=0, le=60)
+    chromium: Path = Path("/usr/bin/chromium")
+    """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""
 
     @classmethod
     def settings_customise_sources(
