@@ -9,14 +9,16 @@ and a restart loses nothing. Counts only, never personal data.
 * ``dataright_job_failed_attempts_total{kind}``: attempts that failed or whose worker died.
 * ``dataright_requests_overdue{controller}``: open rights requests past their binding deadline.
 * ``dataright_schedule_fired_total{schedule}``: how often each schedule fired.
-* ``dataright_retention_rows_total{rule,action}``: rows each retention rule deleted, anonymised or
-  pseudonymised (when the retention sweeps are installed; see ``RETENTION_SOURCE``).
+* ``dataright_breach_clocks{controller,clock,state}``: breaches not closed whose assessment, authority or
+  individuals clock is ``running``, ``due_soon`` (under 24 hours left) or ``overdue``: alert on these.
+* ``dataright_retention_rows_total{rule,action}``: rows each retention rule acted on (deleted, anonymised,
+  pseudonymised, deactivated), summed over the sweeps recorded in the audit trail
+  (``retention.rule.completed`` entries hold the rule, its action and the count).
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -25,6 +27,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from dataright.audit.models import AuditEntry
+from dataright.breach import service as breaches
 from dataright.jobs.models import Job, JobSchedule, JobState
 from dataright.requests import service as requests
 from dataright.storage.engine import session_scope
@@ -32,8 +36,7 @@ from dataright.storage.types import utcnow
 
 BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 FINISHED = (JobState.succeeded.value, JobState.failed.value)
-RETENTION_SOURCE = ("dataright.retention.service", "rows_acted_on")
-"""(module, function) giving ``{(rule, action): rows}`` over every recorded sweep, when that module exists."""
+RETENTION_DONE = "retention.rule.completed"
 
 
 def _durations(session: Session) -> Iterator[Metric]:
@@ -87,17 +90,31 @@ def _requests(session: Session) -> Iterator[Metric]:
     yield overdue
 
 
+def _breaches(session: Session) -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "dataright_breach_clocks",
+        "Breaches not closed by controller, legal clock and its state (running, due_soon, overdue).",
+        labels=["controller", "clock", "state"],
+    )
+    for (controller, clock, state), n in sorted(breaches.clock_counts(session).items()):
+        family.add_metric([controller, clock, state], float(n))
+    yield family
+
+
 def _retention(session: Session) -> Iterator[Metric]:
-    module, name = RETENTION_SOURCE
-    try:
-        source: Callable[[Session], dict[tuple[str, str], int]] = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return
     rows = CounterMetricFamily(
         "dataright_retention_rows", "Rows retention rules acted on, by rule and action.", labels=["rule", "action"]
     )
-    for (rule, action), n in sorted(source(session).items()):
-        rows.add_metric([rule, action], float(n))
+    totals: dict[tuple[str, str], float] = {}
+    for details in session.scalars(select(AuditEntry.details).where(AuditEntry.action == RETENTION_DONE)):
+        if not isinstance(details, dict):
+            continue
+        key = (str(details.get("rule", "")), str(details.get("action", "")))
+        counted = [details.get("acted", 0)]  # as the sweep's per-rule figure: acted on, plus deactivated
+        counted += [t.get("deactivated", 0) for t in details.get("tables", []) if isinstance(t, dict)]
+        totals[key] = totals.get(key, 0.0) + sum(float(n) for n in counted if isinstance(n, int | float))
+    for (rule, action), n in sorted(totals.items()):
+        rows.add_metric([rule, action], n)
     yield rows
 
 
@@ -108,7 +125,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterable[Metric]:
         with session_scope(self.factory, write=False) as session:
             found: list[Metric] = []
-            for part in (_jobs, _durations, _schedules, _requests, _retention):
+            for part in (_jobs, _durations, _schedules, _requests, _breaches, _retention):
                 found.extend(part(session))
         return found
 

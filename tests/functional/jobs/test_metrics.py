@@ -12,8 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
 from dataright.access.service import create_key
+from dataright.audit import service as audit
+from dataright.breach import service as breaches
+from dataright.breach.service import IncidentDraft
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
+from dataright.declarations.schema import Declaration
 from dataright.jobs import service
 from dataright.jobs.runtime import JobEnvironment, execute
 from dataright.storage.engine import session_scope
@@ -82,3 +86,46 @@ def test_metrics_need_a_key_with_the_ops_scope_for_every_controller(
     assert client.get("/metrics", headers={"Authorization": f"Bearer {other}"}).status_code == 403
     one = make_key(factory, ["ops:read"], ["nexalearn"])
     assert client.get("/metrics", headers={"Authorization": f"Bearer {one}"}).status_code == 403
+
+
+def test_metrics_show_breach_clocks_and_the_rows_retention_rules_acted_on(
+    client: TestClient, factory: sessionmaker[Session], nexalearn: Declaration
+) -> None:
+    key = make_key(factory, ["ops:read"], ["*"])
+    before = _samples(client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text)
+    aware = utcnow() - timedelta(hours=60)  # 12 of GDPR's 72 hours left: due within 24 hours
+    draft = IncidentDraft(
+        occurred_at=aware - timedelta(hours=2),
+        aware_at=aware,
+        description="A misconfigured export.",
+        systems=("scanditek",),
+        categories=("user.contact.email",),
+        affected_people=3,
+        likely_consequences="Other schools could see names.",
+        measures="The export was closed.",
+    )
+    with session_scope(factory) as session:
+        breaches.open_incident(session, nexalearn, "nexalearn", draft, actor="test")
+        for acted, deactivated in ((40, 0), (2, 5)):
+            audit.append(
+                session,
+                actor="test",
+                action="retention.rule.completed",
+                entity_type="retention_rule",
+                entity_id="metrics-rule",
+                controller_id="nexalearn",
+                details={
+                    "rule": "metrics-rule",
+                    "action": "delete",
+                    "acted": acted,
+                    "tables": [{"deactivated": deactivated}],
+                },
+            )
+    after = _samples(client.get("/metrics", headers={"Authorization": f"Bearer {key}"}).text)
+
+    def grew(name: str, **labels: str) -> float:
+        ident = (name, tuple(sorted(labels.items())))
+        return after.get(ident, 0.0) - before.get(ident, 0.0)
+
+    assert grew("dataright_breach_clocks", controller="nexalearn", clock="authority", state="due_soon") == 1
+    assert grew("dataright_retention_rows_total", rule="metrics-rule", action="delete") == 47
