@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     """How often request reminders and the expiry of unverified requests run (reminders go once a day)."""
     schedule_fulfilment_seconds: int = Field(default=60, ge=1)
     """How often requests in progress are looked at for engine work (erasure, restriction) to start."""
+    schedule_retention_seconds: int = Field(default=86400, ge=60)
+    """How often every controller's retention sweep runs (a withdrawal of consent is acted on at the next one)."""
     reminder_within_days: int = Field(default=3, ge=0, le=60)
     chromium: Path = Path("/usr/bin/chromium")
     """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""

@@ -19,6 +19,7 @@ from dataright.cli import (
     lint,
     mail,
     requests,
+    retention,
     serve,
 )
 
@@ -43,6 +44,7 @@ mail.register(app)
 breach.register(app)
 dsr.register(app)
 datasets.register(app)
+retention.register(app)
 serve.register(app)
 jobs.register(app)
 

@@ -5,6 +5,8 @@ Every one of them may run twice (a worker dies, a message is delivered again) wi
 * ``mail.send`` drains the outbox; the outbox rows carry their own claim, so a second sender skips them.
 * ``requests.remind`` writes reminders whose outbox dedupe key holds the day: the second run adds nothing.
 * ``requests.expire`` only moves requests still ``received`` past the verification window.
+* ``retention.sweep`` runs a controller's sweep; its batches are set-based and a re-run converges (what a
+  killed sweep deleted stays deleted, the rest is done by the next attempt).
 * ``requests.fulfil_scan`` enqueues ``requests.fulfil`` once per request (a dedupe key); ``requests.fulfil``
   acts only on a request still in progress with open datastore tasks, and the engine resumes an erasure
   after its last finished table (its checkpoints).
@@ -31,6 +33,8 @@ from dataright.requests import fulfilment
 from dataright.requests import service as requests
 from dataright.requests.lifecycle import RequestType, Status
 from dataright.requests.models import RightsRequest
+from dataright.retention import policies
+from dataright.retention.service import Retention
 from dataright.storage.engine import session_scope
 
 ACTOR = "jobs"
@@ -47,6 +51,7 @@ def default_schedules(settings: Settings) -> list[Schedule]:
         Schedule("requests.remind", "requests.remind", settings.schedule_requests_seconds),
         Schedule("requests.expire", "requests.expire", settings.schedule_requests_seconds),
         Schedule("requests.fulfil_scan", "requests.fulfil_scan", settings.schedule_fulfilment_seconds),
+        Schedule("retention.sweep_all", "retention.sweep_all", settings.schedule_retention_seconds),
     ]
 
 
@@ -172,3 +177,53 @@ def fulfil_request(ctx: JobContext) -> None:
                     )
                     ticked += 1
         ctx.result.update({"tasks_done": ticked, "controllers": len(runs)})
+
+
+class RetentionIncomplete(Exception):
+    """A sweep ran but some rules failed (a datastore did not answer); the next attempt converges."""
+
+
+@job_kind(
+    "retention.sweep", max_attempts=5, backoff_seconds=300.0, backoff_max_seconds=6 * 3600.0, lease_seconds=1800.0
+)
+def sweep_retention(ctx: JobContext) -> None:
+    """Run one controller's retention sweep (set-based, batched; a re-run continues where it stopped)."""
+    controller_id = str(ctx.args["controller_id"])
+    declaration = ctx.declarations.controller(controller_id).declaration
+    outcome = Retention(
+        declaration,
+        controller_id=controller_id,
+        session_factory=ctx.factory,
+        keys=ctx.settings.keys(),
+        environ=environment(),
+        actor=ACTOR,
+    ).run()
+    failed = [r.rule_id for r in outcome.rules if r.outcome == "failed"]
+    ctx.result.update(
+        {"run_id": str(outcome.run_id), "rules": len(outcome.rules), "rows": sum(outcome.per_rule().values())}
+    )
+    if failed:
+        raise RetentionIncomplete(f"{len(failed)} rule(s) failed")
+
+
+@job_kind("retention.sweep_all", max_attempts=2, backoff_seconds=60.0)
+def sweep_all_retention(ctx: JobContext) -> None:
+    """Enqueue a sweep for every controller served that has retention rules (one live sweep per controller)."""
+    with ctx.transaction() as session:
+        enqueued = 0
+        for controller_id in ctx.declarations.controller_ids:
+            declaration = ctx.declarations.controller(controller_id).declaration
+            today = ctx.env.clock().date()
+            if not policies.problems(declaration, controller_id) and not policies.rule_policies(
+                declaration, controller_id, today
+            ):
+                continue  # no retention rule binds this controller; one with problems is enqueued and fails visibly
+            enqueue(
+                session,
+                "retention.sweep",
+                {"controller_id": controller_id},
+                dedupe_key=f"retention.sweep:{controller_id}",
+                actor=ACTOR,
+            )
+            enqueued += 1
+        ctx.result["enqueued"] = enqueued
