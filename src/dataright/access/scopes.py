@@ -16,6 +16,7 @@ BREACH_READ = "breach:read"
 BREACH_WRITE = "breach:write"
 OPS_READ = "ops:read"
 """Operations: the Prometheus metrics at ``/metrics`` (counts only, for every controller)."""
+DISCLOSURES_READ = "disclosures:read"
 KNOWN_SCOPES: tuple[str, ...] = (
     CONSENT_READ,
     CONSENT_WRITE,
@@ -24,6 +25,7 @@ KNOWN_SCOPES: tuple[str, ...] = (
     BREACH_READ,
     BREACH_WRITE,
     OPS_READ,
+    DISCLOSURES_READ,
     ADMIN,
 )
 

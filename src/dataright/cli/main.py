@@ -21,6 +21,7 @@ from dataright.cli import (
     requests,
     retention,
     serve,
+    shipped,
 )
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ datasets.register(app)
 retention.register(app)
 serve.register(app)
 jobs.register(app)
+shipped.register(app)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 Every one of them may run twice (a worker dies, a message is delivered again) without harm:
 
 * ``mail.send`` drains the outbox; the outbox rows carry their own claim, so a second sender skips them.
-* ``requests.remind`` writes reminders whose outbox dedupe key holds the day: the second run adds nothing.
+* ``requests.remind`` writes reminders (staff's requests, and breach clocks near or past due) whose outbox
+  dedupe key holds the day: the second run adds nothing.
 * ``requests.expire`` only moves requests still ``received`` past the verification window.
 * ``retention.sweep`` runs a controller's sweep; its batches are set-based and a re-run converges (what a
   killed sweep deleted stays deleted, the rest is done by the next attempt).
@@ -16,10 +17,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from dataright.breach import service as breaches
 from dataright.config import Settings, environment
 from dataright.connectors.base import DatastoreUnavailable
 from dataright.engine.service import Engine, Kind, Request, normalise_identities
@@ -65,8 +68,10 @@ def send_mail(ctx: JobContext) -> dict[str, Any]:
 
 @job_kind("requests.remind", max_attempts=3, backoff_seconds=60.0)
 def remind_staff(ctx: JobContext) -> None:
-    """Today's reminder to each assigned staff member of every controller served (once a day per person)."""
-    total = 0
+    """Today's reminder to each assigned staff member of every controller served (once a day per person), and
+    the breach reminder to each controller's privacy contact of the legal clocks near or past due."""
+    total = warned = 0
+    days = ctx.settings.reminder_within_days
     with ctx.transaction() as session:
         for controller_id in ctx.declarations.controller_ids:
             declaration = ctx.declarations.controller(controller_id).declaration
@@ -74,10 +79,19 @@ def remind_staff(ctx: JobContext) -> None:
                 session,
                 declaration=declaration,
                 controller_id=controller_id,
-                within=ctx.settings.reminder_within_days,
+                within=days,
                 today=ctx.env.clock().date(),
             )
-        ctx.result["reminders"] = total
+            warned += len(
+                breaches.remind(
+                    session,
+                    declaration=declaration,
+                    controller_id=controller_id,
+                    within=timedelta(days=days),
+                    now=ctx.env.clock(),
+                )
+            )
+        ctx.result.update({"reminders": total, "breach_clocks": warned})
 
 
 @job_kind("requests.expire", max_attempts=3, backoff_seconds=60.0)
@@ -85,7 +99,10 @@ def expire_requests(ctx: JobContext) -> None:
     """Expire requests whose requester never confirmed who they are."""
     with ctx.transaction() as session:
         ctx.result["expired"] = requests.expire_unverified(
-            session, controller_ids=ctx.declarations.controller_ids, now=ctx.env.clock()
+            session,
+            controller_ids=ctx.declarations.controller_ids,
+            declaration_of=lambda c: ctx.declarations.controller(c).declaration,
+            now=ctx.env.clock(),
         )
 
 

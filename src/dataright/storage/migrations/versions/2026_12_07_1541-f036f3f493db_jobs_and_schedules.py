@@ -1,7 +1,7 @@
 """jobs and schedules: the jobs table (source of truth for background work) and one lease row per schedule
 
 Revision ID: f036f3f493db
-Revises: c6953bb671cd
+Revises: d5f3f039603f
 Create Date: 2026-12-07 15:41:39.609546
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "f036f3f493db"
-down_revision: str | Sequence[str] | None = "c6953bb671cd"
+down_revision: str | Sequence[str] | None = "d5f3f039603f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
