@@ -537,8 +537,9 @@ class CookieBanner(Model):
         None, description="The privacy notice the banner links to (default: the controller's website)."
     )
     google_consent_mode: bool = Field(
-        False, description="Set Google Consent Mode v2 (default denied, updated on every choice); only for sites "
-        "that use Google tags."
+        False,
+        description="Set Google Consent Mode v2 (default denied, updated on every choice); only for sites "
+        "that use Google tags.",
     )
     consent_mode: dict[CookieCategory, tuple[ConsentModeSignal, ...]] = Field(
         default_factory=dict,
