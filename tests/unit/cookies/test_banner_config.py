@@ -112,6 +112,21 @@ def test_the_notice_is_linked(nestit: Declaration) -> None:
     assert 'href="https://nestitgroup.com/privacy-policy/"' in footer
 
 
+def test_a_session_cookie_and_a_period_read_naturally_in_each_language(nestit: Declaration) -> None:
+    rows = {
+        lang: {
+            r["name"]: r["duration"]
+            for s in sections(nestit, "nestit-group-ab", lang).values()
+            for r in s.get("cookieTable", {}).get("body", [])
+        }
+        for lang in ("sv", "en")
+    }
+    assert rows["sv"]["nestit_session"] == "Tills du stänger webbläsaren"
+    assert rows["en"]["nestit_session"] == "Until you close the browser"
+    assert rows["en"]["_gcl_au"] == "90 days"
+    assert rows["sv"]["_ga"] == "2 år"
+
+
 def test_every_banner_text_is_translated_to_norwegian_and_swedish() -> None:
     assert CATALOG.languages() == ("nb", "sv")
     assert {lang: CATALOG.missing(lang) for lang in CATALOG.languages()} == {"nb": [], "sv": []}
@@ -134,6 +149,10 @@ def test_a_choice_lasts_the_shortest_consent_lifetime_of_the_purposes_behind_the
     nexalearn: Declaration,
 ) -> None:
     assert expiry_days(nexalearn, "nexalearn") in range(364, 367)  # P12M
+    assert cc(nexalearn, "nexalearn")["cookie"] == {
+        "name": "nexalearn_cookie_consent",
+        "expiresAfterDays": expiry_days(nexalearn, "nexalearn"),
+    }
     purposes = tuple(
         p.model_copy(update={"consent": ConsentSettings(lifetime="P6M")}) if p.id == "analytics" else p  # type: ignore[arg-type]
         for p in nexalearn.purposes
