@@ -66,9 +66,6 @@ class Settings(BaseSettings):
     """Singapore Do Not Call registry extract (one number per line, optionally ``,voice|sms|fax``)."""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     """Sites whose cookie banner may post to ``/api/v1/cookie-consent`` from the browser."""
-    chromium: Path = Path("/usr/bin/chromium")
-    """The Chromium the cookie scanner, the banner's browser tests and its screenshot script drive headless
-    (Debian's package ``chromium``; no browser is downloaded)."""
     sms_sender: str | None = None
     """``module:attribute`` of an ``requests.verification.SmsSender`` (a factory or an instance) that sends
     one-time codes to phone identities; without one, requests must give an e-mail address."""
@@ -113,6 +110,9 @@ class Settings(BaseSettings):
     mail_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
     """How long a sender holds the rows it claimed before another sender may take them over."""
+    chromium: Path = Path("/usr/bin/chromium")
+    """The Chromium executable the cookie scanner, the banner's browser tests and its screenshot script drive
+    headless: Debian's package (no browser is downloaded)."""
 
     @classmethod
     def settings_customise_sources(

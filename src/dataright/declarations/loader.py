@@ -125,6 +125,26 @@ def _parse(file: Path, display: str) -> tuple[Any, dict[PathT, int], list[Locate
     return data, lines, problems
 
 
+def parse_yaml(file: Path) -> tuple[Any, dict[PathT, int]]:
+    """One YAML file (the declaration's dialect: no yes/no booleans) and the line of every path in it.
+
+    Raises ``DeclarationSyntaxError`` naming the line of a parse error or a key given twice.
+    """
+    display = _display(file)
+    if not file.is_file():
+        raise DeclarationSyntaxError([Located(display, None, "", "no such file")])
+    data, lines, problems = _parse(file, display)
+    if problems:
+        raise DeclarationSyntaxError(problems)
+    return data, lines
+
+
+def located_errors(file: Path, lines: dict[PathT, int], exc: ValidationError) -> list[Located]:
+    """A Pydantic error on a document read by ``parse_yaml``, as ``file:line path: message`` problems."""
+    smap = SourceMap(lines={_display(file): lines}, files=[_display(file)])
+    return sorted(_located(smap, exc), key=_order)
+
+
 def _walk(node: yaml.Node, path: PathT, lines: dict[PathT, int], problems: list[Located], file: str) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
