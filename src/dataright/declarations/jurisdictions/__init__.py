@@ -98,6 +98,10 @@ class Jurisdiction(Model):
     """``gdpr``: articles are cited in each language's own style (``notice.citations``); ``plain``: as written."""
     refusal_copy_kept: Period | None = None
     """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
+    disclosures_covered: Period | None = None
+    """How far back an access reply lists how the person's data was used or disclosed, and a correction goes to
+    every organisation it was disclosed to (PDPA s. 21(1)(b) and s. 22(2): the year before the request)."""
+    disclosures_reference: str | None = None
 
     def citation(self, basis: LegalBasis) -> str:
         return self.legal_bases.get(basis, "")
