@@ -18,7 +18,9 @@ from dataright.cli import (
     lint,
     mail,
     requests,
+    retention,
     serve,
+    shipped,
 )
 
 app = typer.Typer(
@@ -42,7 +44,9 @@ mail.register(app)
 breach.register(app)
 dsr.register(app)
 datasets.register(app)
+retention.register(app)
 serve.register(app)
+shipped.register(app)
 
 
 if __name__ == "__main__":

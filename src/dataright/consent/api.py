@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -193,7 +194,9 @@ async def check(
 
     Give exactly one of ``purpose``, ``cookie`` or ``topic`` (with ``channel``), and one of ``subject_id`` or
     ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
-    it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
+    it. A child below the consent age with no linked guardian is refused (``guardian_required``) for every
+    purpose the declaration marks ``guardian_consent``. A subject or device never seen gets what the legal basis
+    alone allows. To look people up by e-mail,
     phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
 
     A ``Sec-GPC: 1`` header is honoured in the answer (no sale, sharing or targeted advertising) but not
@@ -485,15 +488,19 @@ async def cookie_consent(
 ) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
-    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` opts the
-    device out of targeting whatever was ticked. Link the device to a subject on login with
+    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` (or
+    ``gpc: true``, from ``navigator.globalPrivacyControl``) opts the device out of targeting whatever was ticked.
+    Each event's receipt carries the banner's revision, language, the categories accepted and rejected, and the
+    time. Link the device to a subject on login with
     ``POST /api/v1/consent/devices/link``.
     """
     client = request.client.host if request.client else "unknown"
     if not cookie_consent_limiter.allow(client):
         raise RateLimited(f"at most {COOKIE_CONSENT_PER_MINUTE} cookie choices a minute from one address")
     declaration = declaration_of(registry, body.controller)
-    proof, signal = proof_of(request, body.proof), gpc(request)
+    proof, signal = proof_of(request, body.proof), gpc(request) or body.gpc
+    if body.language and not proof.language:
+        proof = replace(proof, language=body.language)
 
     def work(session: Session) -> CookieConsentOut:
         events = service.record_cookie_consent(
@@ -506,6 +513,7 @@ async def cookie_consent(
             notice_version=body.notice_version,
             gpc=signal,
             proof=proof,
+            banner_revision=body.banner_revision,
         )
         return CookieConsentOut(events=[EventOut.of(e) for e in events])
 

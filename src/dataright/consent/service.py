@@ -25,7 +25,7 @@ from dataright.consent.check import evaluate, reader_for
 from dataright.consent.coverage import digest_of
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
-from dataright.consent.receipts import ReceiptEvent, build_receipt
+from dataright.consent.receipts import ReceiptBanner, ReceiptEvent, build_receipt
 from dataright.consent.rules import (
     ControllerRules,
     Decision,
@@ -39,6 +39,7 @@ from dataright.consent.rules import (
     decide,
     dnc_applies,
     expires_at,
+    guardian_refusal,
     opt_out_kind,
     rules_for,
     validate_event,
@@ -137,6 +138,7 @@ def _append(
     proof: Proof | None = None,
     guardian_id: uuid.UUID | None = None,
     import_key: str | None = None,
+    banner: ReceiptBanner | None = None,
 ) -> ConsentEvent:
     settings = get_settings()
     proof = proof or Proof()
@@ -157,6 +159,7 @@ def _append(
             language=proof.language,
             text_hash=text_hash,
             guardian_id=Holder.subject(guardian_id).code if guardian_id else None,
+            banner=banner,
         ),
     )
     subject_id, device_id = _ids(holder)
@@ -336,7 +339,7 @@ def record(
         kind=kind,
         method=method,
         actor=actor,
-        notice_version=notice_version or declaration.notice.version,
+        notice_version=notice_version or declaration.notice.label,
         occurred_at=when,
         reason=reason,
         source=source,
@@ -389,7 +392,7 @@ def _opt_out_by_gpc(
                 kind=EventKind.gpc_opt_out,
                 method=method,
                 actor=actor,
-                notice_version=declaration.notice.version,
+                notice_version=declaration.notice.label,
                 occurred_at=utcnow(),
                 reason=GPC_REASON,
                 source="Sec-GPC: 1",
@@ -449,9 +452,38 @@ def check(
     decision, state, rule = evaluate(
         reader_for(session.get_bind().dialect), connection, rules, holder.code, target, now=now or utcnow(), gpc=gpc
     )
+    if rule.guardian_required and decision.allowed and subject_id is not None:
+        decision = _check_guardian(session, rules, rule, decision, subject_id, now or utcnow())
     if dnc_applies(rule) and decision.allowed:
         decision = _check_dnc(session, decision, state, rule, subject_id, phone, dnc)
     return decision
+
+
+def _check_guardian(
+    session: Session,
+    rules: ControllerRules,
+    rule: TargetRule,
+    decision: Decision,
+    subject_id: uuid.UUID,
+    now: datetime,
+) -> Decision:
+    """``rules.guardian_refusal`` with what it reads: the subject's age, linked guardians and, on a consent
+    purpose, the guardian who gave the deciding consent. Reads only."""
+    try:
+        subject = identity.subject_of(session, rules.controller_id, subject_id)
+    except NotFound:
+        return decision  # a subject never seen: what the basis alone says, as for ``check_unknown``
+    age = identity.age_on(subject, now.date())
+    if age is None or age >= rules.consent_age:
+        return decision
+    guardians = {str(g) for g in identity.guardians_of(session, subject_id)}
+    acting: str | None = None
+    if rule.needs_consent and decision.event_id is not None:
+        event = session.get(ConsentEvent, decision.event_id)
+        acting = str(event.guardian_id) if event is not None and event.guardian_id is not None else None
+    return guardian_refusal(
+        rule, decision, age=age, consent_age=rules.consent_age, guardians=guardians, decided_by_guardian=acting
+    )
 
 
 def check_unknown(
@@ -678,12 +710,15 @@ def record_cookie_consent(
     gpc: bool = False,
     proof: Proof | None = None,
     subject_id: uuid.UUID | None = None,
+    banner_revision: str | None = None,
 ) -> list[ConsentEvent]:
     """A banner's answer: each cookie category accepted or not, and each purpose those cookies serve.
 
     A purpose counts as consented when every category holding its cookies is accepted. With ``gpc``
     targeting cookies and advertising purposes are opted out whatever was ticked. When the person is
-    logged in (``subject_id``) the device is linked and the choices become theirs.
+    logged in (``subject_id``) the device is linked and the choices become theirs. Every event's receipt
+    carries the whole choice (``cookieBanner``: the banner's revision, its language, the categories accepted and
+    rejected, the GPC signal) and its source names the banner's revision.
     """
     rules = rules_for(declaration, controller_id)
     chosen = set(accepted)
@@ -693,6 +728,16 @@ def record_cookie_consent(
     device = identity.get_or_create_device(session, controller_id, device_token, actor=actor)
     holder = Holder.device(device.id)
     recorded: list[ConsentEvent] = []
+    optional = [c for c in CookieCategory if c is not CookieCategory.strictly_necessary]
+    gpc_blocked = {c for c in optional if gpc and rules.rule(Target.cookie(c)).gpc_applies}
+    choice = ReceiptBanner(
+        revision=banner_revision,
+        language=proof.language if proof else None,
+        accepted=[str(c) for c in optional if c in chosen and c not in gpc_blocked],
+        rejected=[str(c) for c in optional if c not in chosen or c in gpc_blocked],
+        gpc=gpc,
+    )
+    source = f"cookie banner revision {banner_revision}" if banner_revision else "cookie banner"
 
     def choose(target: Target, yes: bool) -> None:
         rule = rules.rule(target)
@@ -713,11 +758,12 @@ def record_cookie_consent(
                 kind=kind,
                 method=Method.banner,
                 actor=actor,
-                notice_version=notice_version or declaration.notice.version,
+                notice_version=notice_version or declaration.notice.label,
                 occurred_at=utcnow(),
                 reason=GPC_REASON if kind is EventKind.gpc_opt_out else None,
-                source="cookie banner",
+                source=source,
                 proof=proof,
+                banner=choice,
             )
         )
 
@@ -824,7 +870,7 @@ def expire_due(session: Session, *, declaration: Declaration, controller_id: str
             kind=EventKind.expired,
             method=Method.system,
             actor="system",
-            notice_version=declaration.notice.version,
+            notice_version=declaration.notice.label,
             occurred_at=state.expires_at or moment,
             reason="lifetime_ended",
         )
@@ -866,12 +912,18 @@ def lawful_subjects(
         assert subject_id is not None
         decided.add(subject_id)
         view = StateView(EventKind(status), event_id, expires, evidenced)
-        if decide(rule, view, now=moment).allowed:
+        decision = decide(rule, view, now=moment)
+        if decision.allowed and rule.guardian_required:
+            decision = _check_guardian(session, rules, rule, decision, subject_id, moment)
+        if decision.allowed:
             yield subject_id
-    if rule.needs_consent or not decide(rule, None, now=moment).allowed:
+    unknown = decide(rule, None, now=moment)
+    if rule.needs_consent or not unknown.allowed:
         return
     for subject_id in identity.subject_ids(session, controller_id):
-        if subject_id not in decided:
+        if subject_id in decided:
+            continue
+        if not rule.guardian_required or _check_guardian(session, rules, rule, unknown, subject_id, moment).allowed:
             yield subject_id
 
 

@@ -8,6 +8,7 @@ an error points at the referring field.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Set
 from datetime import date
 from enum import StrEnum
@@ -33,13 +34,81 @@ from dataright.declarations.periods import Period
 from dataright.declarations.taxonomy import FIDES_CATEGORY_KEYS, FIDES_DATA_USE_KEYS, is_special_fides_key
 from dataright.declarations.timezones import closest_timezones, default_timezone, is_timezone, zones_of
 
-Language = Literal["en", "nb", "sv"]
-LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv")
+Language = Literal["en", "nb", "sv", "da", "de", "fi", "fr"]
+LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv", "da", "de", "fi", "fr")
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 LocalizedText = Annotated[dict[Language, str], Field(min_length=1)]
+MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+
+
+class Text(str):
+    """A name or reference a reader sees: a plain string (a proper name: "Stripe"), or a language map
+    (``{en: Shipping providers, sv: Fraktleverantörer}``) when it reads differently in each language.
+
+    It *is* a ``str``, the English text (else the first given), so code that needs one value keeps working;
+    the documents pick the reader's language with ``in_language``.
+    """
+
+    translations: dict[str, str]
+
+    def __new__(cls, value: str, translations: dict[str, str] | None = None) -> Text:
+        text = super().__new__(cls, value)
+        text.translations = dict(translations or {})
+        return text
+
+    def in_language(self, lang: str, fallback: str = "en") -> str:
+        if not self.translations:
+            return str(self)
+        return self.translations.get(lang) or self.translations.get(fallback) or str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Text, (str(self), self.translations))
+
+
+def _text(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, str):
+        if not value.strip():
+            raise PydanticCustomError("text", "expected a non-empty text")
+        return Text(value.strip())
+    if isinstance(value, dict) and value:
+        unknown = [k for k in value if k not in LANGUAGES]
+        if unknown:
+            raise PydanticCustomError(
+                "text",
+                "unknown language {unknown}; expected one of {known}",
+                {"unknown": ", ".join(map(str, unknown)), "known": ", ".join(LANGUAGES)},
+            )
+        if not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise PydanticCustomError("text", "every language of a text needs a non-empty string")
+        cleaned = {k: v.strip() for k, v in value.items()}
+        return Text(cleaned.get("en") or next(iter(cleaned.values())), cleaned)
+    raise PydanticCustomError("text", "expected a string or a language map such as {en: ..., sv: ...}")
+
+
+def _dump_text(value: Text) -> str | dict[str, str]:
+    return dict(value.translations) if value.translations else str(value)
+
+
+TranslatableText = Annotated[
+    Text,
+    PlainValidator(_text),
+    PlainSerializer(_dump_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1},
+            ],
+            "description": "a plain string, or a map from language code to the text in that language",
+        }
+    ),
+]
+"""A reader-facing name or reference: a plain string, or a language map that overrides it per language."""
 
 
 class Model(BaseModel):
@@ -186,11 +255,11 @@ class RecipientType(StrEnum):
 # organisation, controllers, groups
 # --------------------------------------------------------------------------------------------
 class Contact(Model):
-    name: str | None = None
+    name: TranslatableText | None = None
     email: Email | None = None
     phone: str | None = None
     url: str | None = None
-    address: str | None = None
+    address: TranslatableText | None = None
 
 
 class Authority(Model):
@@ -219,7 +288,7 @@ class Controller(Model):
     registration_number: str | None = None
     country: Country
     jurisdiction: Key
-    address: str | None = None
+    address: TranslatableText | None = None
     contact: Contact
     dpo: Contact | None = None
     representative: Contact | None = None
@@ -234,6 +303,13 @@ class Controller(Model):
         description="IANA time zone the controller's deadlines are dates in; defaults to the country's only zone.",
         examples=["Europe/Oslo"],
     )
+    fiscal_year_end: MonthDay | None = Field(
+        default=None,
+        description="The last day of the controller's financial year as MM-DD (12-31 for the calendar year); "
+        "02-29 means the last day of February. Retention rules and legal holds that run from the end of the "
+        "financial year need it.",
+        examples=["12-31", "06-30"],
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -246,6 +322,17 @@ class Controller(Model):
                 "{value} is not an IANA time zone name such as Europe/Oslo{hint}",
                 {"value": repr(value), "hint": hint},
             )
+        return value
+
+    @field_validator("fiscal_year_end")
+    @classmethod
+    def _real_month_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month, day = int(value[:2]), int(value[3:])
+            if day > (29 if month == 2 else calendar.monthrange(2001, month)[1]):
+                raise PydanticCustomError(
+                    "month_day", "{value} is not a day of the year (MM-DD, such as 12-31)", {"value": repr(value)}
+                )
         return value
 
     @model_validator(mode="before")
@@ -283,7 +370,7 @@ class Controller(Model):
 
 class Group(Model):
     id: Key
-    name: str
+    name: TranslatableText
     parent: Key | None = None
     members: tuple[Key, ...] = Field(min_length=1)
     members_url: str | None = None
@@ -298,7 +385,7 @@ class JointArrangement(Model):
     purposes: tuple[Key, ...] = Field(min_length=1)
     contact_point: Key
     essence: LocalizedText
-    reference: str | None = None
+    reference: TranslatableText | None = None
 
 
 class Organisation(Model):
@@ -332,8 +419,8 @@ class CustomCategory(Model):
 class Transfer(Model):
     country: Country
     mechanism: TransferMechanism | None = None
-    reference: str | None = None
-    derogation: str | None = None
+    reference: TranslatableText | None = None
+    derogation: TranslatableText | None = None
     note: LocalizedText | None = None
 
 
@@ -346,7 +433,7 @@ class System(Model):
     """A system or vendor personal data goes to: a processor, another controller, or our own."""
 
     id: Key
-    name: str
+    name: TranslatableText
     legal_name: str | None = None
     role: Role
     description: LocalizedText
@@ -379,8 +466,16 @@ class RetentionRule(Model):
     id: Key
     description: LocalizedText
     duration: Period
+    """How long after the trigger the data goes at the latest."""
     trigger: Trigger
     action: RetentionAction | None = None
+    due_after: Period | None = None
+    """When the rows become due for the sweep (default: ``duration``). ``P0D`` with a consent withdrawal:
+    the next sweep removes them; ``duration`` stays the promise's outer limit."""
+
+    @property
+    def due_period(self) -> Period:
+        return self.due_after if self.due_after is not None else self.duration
 
 
 class LegalHold(Model):
@@ -390,7 +485,7 @@ class LegalHold(Model):
     description: LocalizedText
     duration: Period
     trigger: Trigger
-    reference: str
+    reference: TranslatableText
     jurisdiction: Key | None = None
     data_categories: tuple[str, ...] = ()
     controllers: tuple[Key, ...] = ()
@@ -489,7 +584,7 @@ CookieDuration = Annotated[
 
 class Cookie(Model):
     name: str
-    provider: str
+    provider: TranslatableText
     system: Key | None = None
     category: CookieCategory
     duration: CookieDuration
@@ -497,6 +592,59 @@ class Cookie(Model):
     consent_purpose: Key | None = None
     first_party: bool = True
     controllers: tuple[Key, ...] = ()
+
+
+class ConsentModeSignal(StrEnum):
+    """Google Consent Mode v2 consent types (``gtag('consent', ...)``)."""
+
+    ad_storage = "ad_storage"
+    ad_user_data = "ad_user_data"
+    ad_personalization = "ad_personalization"
+    analytics_storage = "analytics_storage"
+    functionality_storage = "functionality_storage"
+    personalization_storage = "personalization_storage"
+    security_storage = "security_storage"
+
+
+# Which accepted cookie category grants which Consent Mode signals, unless the declaration says otherwise.
+DEFAULT_CONSENT_MODE: dict[CookieCategory, tuple[ConsentModeSignal, ...]] = {
+    CookieCategory.performance: (ConsentModeSignal.analytics_storage,),
+    CookieCategory.targeting: (
+        ConsentModeSignal.ad_storage,
+        ConsentModeSignal.ad_user_data,
+        ConsentModeSignal.ad_personalization,
+    ),
+}
+CookieName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
+
+
+class CookieBanner(Model):
+    """The cookie banner dataright serves (``/banner/{controller}.js``): what the declaration's cookies and
+    purposes do not already say."""
+
+    cookie_name: CookieName = Field(
+        "dataright_consent",
+        description="The first-party cookie the banner keeps the choice (and the device id) in; declare it as a "
+        "strictly_necessary cookie.",
+    )
+    notice_url: HttpUrl | None = Field(
+        None, description="The privacy notice the banner links to (default: the controller's website)."
+    )
+    google_consent_mode: bool = Field(
+        False,
+        description="Set Google Consent Mode v2 (default denied, updated on every choice); only for sites "
+        "that use Google tags.",
+    )
+    consent_mode: dict[CookieCategory, tuple[ConsentModeSignal, ...]] = Field(
+        default_factory=dict,
+        description="Which accepted category grants which Consent Mode signals; categories not named keep the "
+        "default (performance: analytics_storage; targeting: ad_storage, ad_user_data, ad_personalization).",
+    )
+
+    def signals(self) -> dict[CookieCategory, tuple[ConsentModeSignal, ...]]:
+        """The Consent Mode mapping in force: the default with the declaration's entries over it."""
+        return {**DEFAULT_CONSENT_MODE, **self.consent_mode}
 
 
 class CommunicationTopic(Model):
@@ -511,16 +659,22 @@ class CommunicationTopic(Model):
 
 
 class NoticeChange(Model):
-    version: str
+    version: str | None = None
     date: date
     summary: LocalizedText
 
 
 class NoticeMeta(Model):
-    version: str
+    version: str | None = None
+    """The notice's own version label; ``None`` when it has none (it is then known by its effective date)."""
     effective_date: date
     history: tuple[NoticeChange, ...] = ()
     change_notification: LocalizedText | None = None
+
+    @property
+    def label(self) -> str:
+        """What identifies this notice in consent records: its version, else its effective date."""
+        return self.version or self.effective_date.isoformat()
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +702,7 @@ class Declaration(Model):
     legal_holds: tuple[LegalHold, ...] = ()
     purposes: tuple[Purpose, ...] = Field(min_length=1)
     cookies: tuple[Cookie, ...] = ()
+    cookie_banner: CookieBanner = CookieBanner()
     communication_topics: tuple[CommunicationTopic, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     rights: RightsHandling = RightsHandling()
@@ -665,6 +820,14 @@ class Declaration(Model):
             if value is not None and value not in known:
                 out.append((path, f"unknown {what} {value!r}{_suggest(value, known)}"))
 
+        # An unknown jurisdiction leaves a controller without a law: every deadline, age and right would be missing.
+        from dataright.declarations.jurisdictions import all_jurisdictions
+
+        laws = set(all_jurisdictions())
+        for i, controller in enumerate(self.controllers):
+            ref(("controllers", i, "jurisdiction"), controller.jurisdiction, laws, "jurisdiction")
+        for i, h in enumerate(self.legal_holds):
+            ref(("legal_holds", i, "jurisdiction"), h.jurisdiction, laws, "jurisdiction")
         for i, g in enumerate(self.groups):
             refs(("groups", i, "members"), g.members, controllers, "controller")
             ref(("groups", i, "parent"), g.parent, controllers, "controller")
@@ -695,6 +858,25 @@ class Declaration(Model):
             ref(("cookies", i, "system"), k.system, systems, "system")
             ref(("cookies", i, "consent_purpose"), k.consent_purpose, purposes, "purpose")
             refs(("cookies", i, "controllers"), k.controllers, controllers, "controller")
+        if self.cookies:
+            banner_cookie = self.cookie_banner.cookie_name
+            kept = [k for k in self.cookies if k.name == banner_cookie]
+            if not kept:
+                out.append(
+                    (
+                        ("cookie_banner", "cookie_name"),
+                        f"the banner's cookie {banner_cookie!r} is not declared under cookies: declare it "
+                        "(category strictly_necessary) so the notice and the banner list it",
+                    )
+                )
+            elif any(k.category is not CookieCategory.strictly_necessary for k in kept):
+                out.append(
+                    (
+                        ("cookie_banner", "cookie_name"),
+                        f"the banner's cookie {banner_cookie!r} is declared with a category other than "
+                        "strictly_necessary; the banner sets it before any consent, to keep the choice",
+                    )
+                )
         for i, t in enumerate(self.communication_topics):
             ref(("communication_topics", i, "purpose"), t.purpose, purposes, "purpose")
             refs(("communication_topics", i, "controllers"), t.controllers, controllers, "controller")

@@ -8,7 +8,7 @@ the message to the person is written to the mail outbox in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.config import Keys
 from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.schema import Declaration, Fee
 from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity import service as identity
+from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
 from dataright.requests import fulfilment, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
@@ -123,6 +125,41 @@ def requests_of_subject(
         return []
     query = _visible_to(controller_id).where(or_(*conditions)).order_by(RightsRequest.received_at)
     return list(session.execute(query).scalars())
+
+
+POSTPONING = frozenset(
+    {
+        RequestType.access,
+        RequestType.portability,
+        RequestType.rectification,
+        RequestType.restriction,
+        RequestType.objection,
+    }
+)
+"""Open requests of these kinds need the person's data as it is: a retention sweep leaves it until they close."""
+
+IDENTITY_KIND = {"email": "email", "phone": "phone_number"}
+"""The requests' identifier kinds as datasets name their identity fields."""
+
+
+def open_request_identities(session: Session, *, controller_id: str, keys: Keys | None = None) -> list[dict[str, str]]:
+    """The identities (dataset identity kind -> value) of the people with an open request the controller is
+    party to, of a kind that needs their data kept until it closes (``POSTPONING``). Decrypted for the sweep
+    to find their rows; never logged."""
+    query = _visible_to(controller_id).where(
+        RightsRequest.status.in_([s.value for s in OPEN]),
+        RightsRequest.type.in_([t.value for t in POSTPONING]),
+    )
+    out: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for request in session.execute(query.order_by(RightsRequest.received_at)).scalars():
+        kind = IDENTITY_KIND.get(request.identifier_kind, request.identifier_kind)
+        if (kind, request.identifier_hash) in seen:
+            continue
+        seen.add((kind, request.identifier_hash))
+        value = decrypt(request.filed_with, request.identifier_kind, request.identifier_ciphertext, keys)
+        out.append({kind: value})
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -335,7 +372,7 @@ def deny(
         fulfilment.keep_copy_after_refusal(session, declaration=declaration, request=request, until=kept, now=now)
     session.flush()
     name, url = authority_of(declaration, request.controller_id, request.language)
-    notify.denied(session, declaration, request, reason=note or reason.value, authority_name=name, authority_url=url)
+    notify.denied(session, declaration, request, reason=reason.value, note=note, authority_name=name, authority_url=url)
     return request
 
 
@@ -360,7 +397,12 @@ def complete(
         Status.completed,
         actor=actor,
         why="completed",
-        details={"tasks": len(request.tasks), "kept_items": len(reply.kept_items), "package": bool(reply.link)},
+        details={
+            "tasks": len(request.tasks),
+            "kept_items": len(reply.kept_items),
+            "package": bool(reply.link),
+            "ledger_events": reply.ledger_events,
+        },
     )
     notify.completed(
         session,
@@ -388,6 +430,7 @@ def complete_task(
         raise Conflict(f"task #{task_id} of request {request.reference} is done already")
     task.status, task.done_by, task.done_at, task.note = "done", actor, utcnow(), note
     session.flush()
+    fulfilment.record_task_disclosure(session, request=request, task=task, actor=actor)
     audit(
         session,
         actor=actor,
@@ -403,8 +446,15 @@ def complete_task(
 # ------------------------------------------------------------------------------------------------
 # sweeps: expiry and reminders
 # ------------------------------------------------------------------------------------------------
-def expire_unverified(session: Session, *, controller_ids: Iterable[str], now: datetime | None = None) -> int:
-    """Expire requests whose requester never proved who they are within ``VERIFY_WITHIN``; the count."""
+def expire_unverified(
+    session: Session,
+    *,
+    controller_ids: Iterable[str],
+    declaration_of: Callable[[str], Declaration],
+    now: datetime | None = None,
+) -> int:
+    """Expire requests whose requester never proved who they are within ``VERIFY_WITHIN``, telling each one
+    (``request_expired``, in their language); the count. ``declaration_of`` gives a controller's declaration."""
     now = now or utcnow()
     stale = session.execute(
         select(RightsRequest).where(
@@ -423,6 +473,7 @@ def expire_unverified(session: Session, *, controller_ids: Iterable[str], now: d
             why=f"identity not verified within {VERIFY_WITHIN.days} days",
             now=now,
         )
+        notify.expired(session, declaration_of(request.controller_id), request)
         count += 1
     return count
 
