@@ -462,8 +462,19 @@ def unsubscribe_link(
     key: ConsentQueryReader,
     session: ReadSession,
     registry: Registry,
+    language: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+            max_length=16,
+            description="The message's language (one of the controller's): the unsubscribe page speaks it. "
+            "Without it, the page follows the person's browser language.",
+        ),
+    ] = None,
 ) -> UnsubscribeLinkOut:
-    """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""
+    """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message.
+
+    The link is opaque: it does not show whom it unsubscribes."""
     identity.subject_of(session, controller, subject_id)
     headers = service.unsubscribe_link_headers(
         declaration=declaration_of(registry, controller),
@@ -471,6 +482,7 @@ def unsubscribe_link(
         subject_id=subject_id,
         topic_id=topic,
         channel=channel,
+        language=language,
     )
     url = headers["List-Unsubscribe"].split(",")[0].strip("<> ")
     return UnsubscribeLinkOut(url=url, headers=headers)

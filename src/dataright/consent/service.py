@@ -46,7 +46,7 @@ from dataright.consent.rules import (
 from dataright.consent.targets import Holder, HolderKind, Target, TargetKind
 from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubscribe_headers
 from dataright.declarations.schema import CookieCategory, Declaration
-from dataright.errors import NotFound, PermissionDenied, ValidationFailed
+from dataright.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.types import utcnow
 
@@ -620,16 +620,44 @@ def unsubscribe_signer() -> UnsubscribeSigner:
 
 
 def unsubscribe_link_headers(
-    *, declaration: Declaration, controller_id: str, subject_id: uuid.UUID, topic_id: str, channel: str
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    subject_id: uuid.UUID,
+    topic_id: str,
+    channel: str,
+    language: str | None = None,
 ) -> dict[str, str]:
-    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058)."""
+    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058).
+
+    ``language`` is the message's language: the link's page speaks it (when the controller offers it).
+    """
     target = Target.topic(topic_id, channel)
     rule = rules_for(declaration, controller_id).rule(target)
     if not (rule.needs_consent or rule.opt_out_basis):
         raise ValidationFailed(f"{target.code}: sent under {rule.basis}; it has no unsubscribe link")
     assert target.channel is not None
-    token = unsubscribe_signer().sign(Unsubscribe(controller_id, str(subject_id), topic_id, target.channel))
-    return unsubscribe_headers(get_settings().base_url, token)
+    offered = declaration.controller_by_id[controller_id].languages
+    if language is not None and language not in offered:
+        languages = ", ".join(offered)
+        raise ValidationFailed(f"language: {language!r} is not one of {controller_id}'s languages ({languages})")
+    request = Unsubscribe(controller_id, str(subject_id), topic_id, target.channel, language)
+    try:
+        return unsubscribe_headers(get_settings().base_url, unsubscribe_signer().sign(request))
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url: {exc}") from None
+
+
+def is_unsubscribed(session: Session, *, declaration: Declaration, request: Unsubscribe) -> bool:
+    """Whether the topic x channel of a link is already stopped for its subject (reads only)."""
+    current = check(
+        session,
+        declaration=declaration,
+        controller_id=request.controller_id,
+        target=Target.topic(request.topic_id, request.channel),
+        subject_id=uuid.UUID(request.subject_id),
+    )
+    return not current.allowed
 
 
 def unsubscribe(
