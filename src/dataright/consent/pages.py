@@ -110,7 +110,7 @@ def _resolve(token: str, registry: DeclarationRegistry, request: Request) -> tup
     if topic is None:
         raise NotFound(f"topic {unsubscribe.topic_id!r} is no longer declared")
     lang = page_language(entry.controller.languages, unsubscribe.language, request.headers.get("accept-language"))
-    names: dict[str, str] = dict(topic.name)
+    names: dict[str, str] = {str(k): v for k, v in topic.name.items()}
     name = names.get(lang) or names.get(entry.controller.languages[0]) or next(iter(names.values()))
     return unsubscribe, {
         "lang": lang,
