@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from consent_helpers import NESTIT, NEXALEARN, device_token, email
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from dataright.config import Settings, use_settings
 from dataright.consent import api as consent_api
+from dataright.web.dependencies import WindowLimiter
 from fixtures.web import MakeKey
 
 PROOF = {"text": "Ja, dere kan bruke analyseverktøy.", "language": "nb"}
@@ -203,11 +205,20 @@ def test_the_cookie_banner_cannot_name_a_subject(client: TestClient) -> None:
     assert response.status_code == 422
 
 
-def test_the_cookie_banner_is_rate_limited_per_address(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(consent_api, "cookie_consent_limiter", consent_api.WindowLimiter(2))
+def test_the_cookie_banner_is_rate_limited_per_address(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consent_api, "cookie_consent_limiter", WindowLimiter(2))
     body = {"controller": NEXALEARN, "device_id": device_token(), "accepted": []}
     statuses = [client.post("/api/v1/cookie-consent", json=body).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
+    limited = client.post("/api/v1/cookie-consent", json=body)
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert "at most 120 cookie choices a minute from one address" in limited.json()["detail"]
+    with TestClient(app, raise_server_exceptions=False, client=("192.0.2.7", 40000)) as elsewhere:
+        other = [elsewhere.post("/api/v1/cookie-consent", json=body).status_code for _ in range(3)]
+    assert other == [201, 201, 429], "another address has its own count"
+    assert client.post("/api/v1/cookie-consent", json=body).status_code == 429, "and did not reset the first"
 
 
 def test_unknown_devices_and_controllers(client: TestClient, writer: dict[str, str]) -> None:

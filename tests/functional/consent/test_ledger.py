@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.models import AuditEntry
 from dataright.audit.service import seal, verify
+from dataright.config import Settings, use_settings
 from dataright.consent import service
 from dataright.consent.coverage import CONSENT_EVENTS, digest_of
 from dataright.consent.models import ConsentEvent, ConsentState
@@ -92,10 +93,14 @@ def test_an_older_imported_event_does_not_replace_a_newer_state(session: Session
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE consent_events SET kind = 'given'", "DELETE FROM consent_events"],
-    ids=["update", "delete"],
+    ["UPDATE consent_events SET kind = 'given'", "DELETE FROM consent_events", "TRUNCATE consent_events CASCADE"],
+    ids=["update", "delete", "truncate"],
 )
-def test_the_database_refuses_to_rewrite_history(session: Session, nexalearn: Declaration, statement: str) -> None:
+def test_the_database_refuses_to_rewrite_history(
+    session: Session, nexalearn: Declaration, statement: str, backend: str
+) -> None:
+    if statement.startswith("TRUNCATE") and backend != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is the case above")
     subject = new_subject(session, NEXALEARN)
     _give(session, nexalearn, subject.id, kind=EventKind.withdrawn)
     with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
@@ -145,11 +150,33 @@ def test_the_text_shown_is_kept_only_as_its_hash(session: Session, nexalearn: De
     assert "analysere" not in " ".join(str(v) for v in row)
 
 
-def test_ip_and_user_agent_are_kept_only_when_the_settings_say_so(session: Session, nexalearn: Declaration) -> None:
+@pytest.mark.parametrize(
+    ("record_ip", "record_user_agent", "kept"),
+    [
+        (False, False, (None, None)),
+        (True, False, ("192.0.2.1", None)),
+        (False, True, (None, "Firefox")),
+        (True, True, ("192.0.2.1", "Firefox")),
+    ],
+    ids=["neither", "ip-only", "user-agent-only", "both"],
+)
+def test_ip_and_user_agent_are_kept_only_when_the_settings_say_so(
+    session: Session,
+    nexalearn: Declaration,
+    settings: Settings,
+    record_ip: bool,
+    record_user_agent: bool,
+    kept: tuple[str | None, str | None],
+) -> None:
+    use_settings(settings.model_copy(update={"record_ip": record_ip, "record_user_agent": record_user_agent}))
     subject = new_subject(session, NEXALEARN)
     proof = service.Proof(text="x", ip_address="192.0.2.1", user_agent="Firefox")
     event = _give(session, nexalearn, subject.id, proof=proof)
-    assert (event.ip_address, event.user_agent) == (None, None)
+    stored = session.execute(
+        text("SELECT ip_address, user_agent FROM consent_events WHERE id = :id"), {"id": event.id}
+    ).one()
+    assert (event.ip_address, event.user_agent) == kept
+    assert tuple(stored) == kept
 
 
 def test_a_bad_proof_hash_is_refused(session: Session, nexalearn: Declaration) -> None:
