@@ -499,7 +499,7 @@ async def cookie_consent(
             gpc=signal,
             proof=proof,
         )
-        return CookieConsentOut(events=[EventOut.of(e) for e in events])
+        return CookieConsentOut(device_id=body.device_id, events=[EventOut.of(e) for e in events])
 
     return await writer(work)
 
