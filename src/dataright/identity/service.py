@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.errors import Conflict, NotFound, ValidationFailed
+from dataright.identity.ages import completed_years
 from dataright.identity.crypto import decrypt, encrypt, keyed_hash
 from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier, Suppression
 from dataright.identity.normalise import IdentifierKind, normalise, normalise_device_id, parse_kind
@@ -257,7 +258,7 @@ def age_on(subject: Subject, day: date) -> int | None:
     born = subject.birth_date
     if born is None:
         return None
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return completed_years(born, day)
 
 
 # -- guardians ----------------------------------------------------------------------------------
