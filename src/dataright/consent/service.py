@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import DIGEST_KEY
@@ -116,8 +116,21 @@ def _ids(holder: Holder) -> tuple[uuid.UUID | None, uuid.UUID | None]:
 # ------------------------------------------------------------------------------------------------
 # recording
 # ------------------------------------------------------------------------------------------------
+_NEW_STATES = "dataright.consent.new_states"
+
+
 def _state(session: Session, controller_id: str, holder: Holder, target: Target) -> ConsentState | None:
-    return session.get(ConsentState, (controller_id, holder.code, target.code))
+    key = (controller_id, holder.code, target.code)
+    if holder.kind is HolderKind.subject and identity.created_in_this_transaction(session, uuid.UUID(holder.id)):
+        # a subject made in this transaction has no state but those this transaction made: no query
+        states: dict[tuple[str, str, str], ConsentState] = session.info.get(_NEW_STATES, {})
+        return states.get(key)
+    return session.get(ConsentState, key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_new_states(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_NEW_STATES, None)
 
 
 def _append(
@@ -221,16 +234,17 @@ def _derive_state(
     }
     if state is None:
         subject_id, device_id = _ids(holder)
-        session.add(
-            ConsentState(
-                controller_id=rules.controller_id,
-                holder=holder.code,
-                target=rule.target.code,
-                subject_id=subject_id,
-                device_id=device_id,
-                **fields,
-            )
+        state = ConsentState(
+            controller_id=rules.controller_id,
+            holder=holder.code,
+            target=rule.target.code,
+            subject_id=subject_id,
+            device_id=device_id,
+            **fields,
         )
+        session.add(state)
+        # held here (the identity map holds objects weakly) for _state, for the rest of the transaction
+        session.info.setdefault(_NEW_STATES, {})[(rules.controller_id, holder.code, rule.target.code)] = state
     elif not rejected and (event.occurred_at, event.id) >= (state.occurred_at, state.event_id):
         for name, value in fields.items():
             setattr(state, name, value)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from consent_helpers import NESTIT, NEXALEARN, new_subject
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
@@ -56,6 +59,49 @@ def test_a_given_consent_is_allowed_and_names_its_event(session: Session, nexale
     assert decision.basis is LegalBasis.consent
     assert decision.reason is Reason.consent_given
     assert decision.event_id == event.id
+
+
+@contextmanager
+def _statements(session: Session) -> Iterator[list[str]]:
+    """The SQL the session's connection sends inside the block."""
+    seen: list[str] = []
+
+    def keep(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    engine = session.connection().engine
+    sa_event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", keep)
+
+
+def test_a_new_subjects_first_consent_reads_no_state_and_later_ones_still_follow_the_rules(
+    session: Session, nexalearn: Declaration
+) -> None:
+    subject = new_subject(session, NEXALEARN)  # made in this transaction: it has no state in the database
+    with _statements(session) as statements:
+        given = _give(session, nexalearn, subject.id)
+    assert statements, "the listener saw the event being written"
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT") and "consent_state" in s] == []
+    withdrawn = _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+    older = _give(session, nexalearn, subject.id, method=Method.import_, occurred_at=utcnow() - timedelta(days=3))
+    states = session.execute(select(ConsentState).where(ConsentState.subject_id == subject.id)).scalars().all()
+    assert [(s.status, s.event_id) for s in states] == [("withdrawn", withdrawn.id)]
+    assert given.id < withdrawn.id < older.id
+    assert _check(session, nexalearn, subject.id).event_id == withdrawn.id
+
+
+def test_after_a_rolled_back_savepoint_the_state_is_read_again(session: Session, nexalearn: Declaration) -> None:
+    subject = new_subject(session, NEXALEARN)
+    _give(session, nexalearn, subject.id)
+    with pytest.raises(ValidationFailed), session.begin_nested():
+        _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+        raise ValidationFailed("undo")
+    again = _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+    states = session.execute(select(ConsentState).where(ConsentState.subject_id == subject.id)).scalars().all()
+    assert [(s.status, s.event_id) for s in states] == [("withdrawn", again.id)]
 
 
 def test_no_event_means_no_consent(session: Session, nexalearn: Declaration) -> None:
