@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     mail_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
     """How long a sender holds the rows it claimed before another sender may take them over."""
+    chromium: Path = Path("/usr/bin/chromium")
+    """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,7 @@ from dataright.cli import (
     audit,
     breach,
     consent,
+    cookies,
     database,
     datasets,
     declarations,
@@ -35,6 +36,7 @@ audit.register(app)
 keys.register(app)
 documents.register(app)
 consent.register(app)
+cookies.register(app)
 requests.register(app)
 mail.register(app)
 breach.register(app)

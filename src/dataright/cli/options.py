@@ -24,23 +24,24 @@ DeclarationsOption = Annotated[
 ControllerOption = Annotated[str, typer.Option("--controller", "-c", help="The controller id.")]
 
 
-def registry_for(paths: list[Path] | None) -> DeclarationRegistry:
-    """The declarations named by ``--declarations`` (or the settings), each loaded or reported and exit 1."""
+def registry_for(paths: list[Path] | None, code: int = 1) -> DeclarationRegistry:
+    """The declarations named by ``--declarations`` (or the settings), each loaded or reported and exit
+    ``code`` (1 unless the command keeps 1 for its own findings)."""
     chosen = paths or settings_or_exit().declarations
     if not chosen:
-        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS")
+        fail("error: no declarations: pass --declarations PATH or set DATARIGHT_DECLARATIONS", code)
     try:
-        return DeclarationRegistry(load_or_exit(path).declaration for path in chosen)
+        return DeclarationRegistry(load_or_exit(path, code).declaration for path in chosen)
     except DataRightError as exc:
-        fail(f"error: --declarations: {exc}")
+        fail(f"error: --declarations: {exc}", code)
         raise AssertionError("unreachable") from None
 
 
-def declaration_for(controller_id: str, paths: list[Path] | None) -> Declaration:
-    """The loaded declaration that has ``controller_id``, or a clear message and exit 1."""
-    registry = registry_for(paths)
+def declaration_for(controller_id: str, paths: list[Path] | None, code: int = 1) -> Declaration:
+    """The loaded declaration that has ``controller_id``, or a clear message and exit ``code``."""
+    registry = registry_for(paths, code)
     try:
         return registry.controller(controller_id).declaration
     except DataRightError as exc:
-        fail(f"error: --controller {controller_id}: {exc}")
+        fail(f"error: --controller {controller_id}: {exc}", code)
         raise AssertionError("unreachable") from None

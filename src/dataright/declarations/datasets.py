@@ -126,7 +126,8 @@ class HttpDefinition(_Model):
     """A SaaS API reached through the declarative HTTP connector (``connectors/http``)."""
 
     definition: str
-    """A file next to the declaration describing the API (endpoints, pagination, erasure)."""
+    """A file next to the declaration describing the API (endpoints, pagination, erasure), or a shipped one
+    (``builtin:stripe``); see ``connectors/http/definition.py``."""
     base_url: str
     secrets: dict[str, str] = Field(default_factory=dict)
     """Values the definition uses (``api_key: ${STRIPE_API_KEY}``)."""

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dataright.declarations import fides
 from dataright.declarations.schema import Declaration
 from dataright.errors import DeclarationInvalid, DeclarationSyntaxError, Located
 
@@ -124,6 +125,26 @@ def _parse(file: Path, display: str) -> tuple[Any, dict[PathT, int], list[Locate
     return data, lines, problems
 
 
+def parse_yaml(file: Path) -> tuple[Any, dict[PathT, int]]:
+    """One YAML file (the declaration's dialect: no yes/no booleans) and the line of every path in it.
+
+    Raises ``DeclarationSyntaxError`` naming the line of a parse error or a key given twice.
+    """
+    display = _display(file)
+    if not file.is_file():
+        raise DeclarationSyntaxError([Located(display, None, "", "no such file")])
+    data, lines, problems = _parse(file, display)
+    if problems:
+        raise DeclarationSyntaxError(problems)
+    return data, lines
+
+
+def located_errors(file: Path, lines: dict[PathT, int], exc: ValidationError) -> list[Located]:
+    """A Pydantic error on a document read by ``parse_yaml``, as ``file:line path: message`` problems."""
+    smap = SourceMap(lines={_display(file): lines}, files=[_display(file)])
+    return sorted(_located(smap, exc), key=_order)
+
+
 def _walk(node: yaml.Node, path: PathT, lines: dict[PathT, int], problems: list[Located], file: str) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -156,6 +177,8 @@ def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
         display = _display(file)
         data, lines, dupes = _parse(file, display)
         problems.extend(dupes)
+        if fides.is_fides_document(data):
+            data, lines = _from_fides(data, lines, display, problems)
         smap.files.append(display)
         smap.lines[display] = lines
         if data is None:
@@ -191,6 +214,45 @@ def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
     if problems:
         raise DeclarationSyntaxError(problems)
     return merged, smap
+
+
+def _from_fides(
+    data: dict[str, Any], lines: dict[PathT, int], display: str, problems: list[Located]
+) -> tuple[dict[str, Any], dict[PathT, int]]:
+    """A Fides dataset file, read as the ``datasets`` section (problems at the Fides file's own lines)."""
+    translation = fides.translate(data, lines)
+    problems.extend(_fides_problems(translation, lines, display))
+    translated = dict(translation.lines)
+    if ("dataset",) in lines:
+        translated[("datasets",)] = lines[("dataset",)]
+    return {"datasets": translation.datasets}, translated
+
+
+def _fides_problems(translation: fides.Translation, lines: dict[PathT, int], display: str) -> list[Located]:
+    out: list[Located] = []
+    for path, message in translation.problems:
+        probe = path
+        while probe and probe not in lines:
+            probe = probe[:-1]
+        out.append(Located(display, lines.get(probe) if probe else None, format_path(path), message))
+    return out
+
+
+def read_fides(file: Path) -> fides.Translation:
+    """A Fides dataset file translated (for ``datasets import-fides``); every problem raised at its line."""
+    if not file.is_file():
+        raise DeclarationSyntaxError([Located(str(file), None, "", "no such file")])
+    display = _display(file)
+    data, lines, problems = _parse(file, display)
+    if not fides.is_fides_document(data):
+        problems.append(Located(display, 1, "", "not a Fides dataset file (expected dataset: at the top)"))
+        raise DeclarationSyntaxError(problems)
+    assert isinstance(data, dict)
+    translation = fides.translate(data, lines)
+    problems.extend(_fides_problems(translation, lines, display))
+    if problems:
+        raise DeclarationSyntaxError(problems)
+    return translation
 
 
 def load(path: str | Path) -> LoadedDeclaration:

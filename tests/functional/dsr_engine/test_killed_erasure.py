@@ -34,10 +34,11 @@ def _steps(db: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
 def test_a_killed_erasure_resumes_to_the_same_end_state_as_an_uninterrupted_one(
-    server_databases: dict[str, ServerDatabases], dsr_engine: EngineFactory, tmp_path: Path
+    server_databases: dict[str, ServerDatabases], dsr_engine: EngineFactory, tmp_path: Path, backend: str
 ) -> None:
-    uninterrupted, killed = (make_elearning(server_databases, "postgresql") for _ in range(2))
+    uninterrupted, killed = (make_elearning(server_databases, backend) for _ in range(2))
     dsr_engine(uninterrupted).erase(Request("erase", "nexalearn", {"email": PEOPLE.gunnhild_email}))
 
     db = tmp_path / "dataright.sqlite3"

@@ -1,0 +1,1 @@
+"""Cookies: the banner's configuration generated from the declaration, and the cookie scanner."""

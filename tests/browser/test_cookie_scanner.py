@@ -1,0 +1,302 @@
+"""``dataright cookies scan`` in Debian's Chromium against small sites served from the test.
+
+The fixture site imitates a shop of NestIT's: a banner with vanilla-cookieconsent's buttons
+(``#cc-main [data-role="necessary"|"all"]``) that stores the choice in ``nestit_cookie_consent``, a session
+cookie from the server, and Google Analytics (``_ga``, ``_ga_*``) loaded only after "accept all". Its
+variants add what a scan must catch: an undeclared cookie set by the server, and a tracker that ignores the
+banner (``_gcl_au``, targeting, written before any choice, plus a local-storage entry).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from dataright.cli.main import app
+from dataright.config import Settings
+from dataright.declarations.schema import Cookie
+
+pytestmark = pytest.mark.browser
+
+runner = CliRunner()
+CONTROLLER = "nestit-group-ab"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chromium() -> Path:
+    """Debian's Chromium and the Playwright package, or a skip (a failure with DATARIGHT_REQUIRE_SERVICES=1)."""
+    settings = Settings()
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright package is not installed (pip install -e '.[test]')"
+    if missing is None and not settings.chromium.is_file():
+        missing = f"no Chromium at {settings.chromium} (apt-get install chromium)"
+    if missing is not None:
+        if settings.require_services:
+            pytest.fail(f"{missing} and DATARIGHT_REQUIRE_SERVICES=1")
+        pytest.skip(missing)
+    return settings.chromium
+
+
+BANNER_JS = """
+(() => {
+  const chosen = () => (document.cookie.match(/(?:^|; )nestit_cookie_consent=([^;]*)/) || [])[1];
+  const runAccepted = () => {
+    if (chosen() !== "all") return;
+    for (const marked of document.querySelectorAll('script[type="text/plain"][data-category]')) {
+      const script = document.createElement("script");
+      script.src = marked.dataset.src;
+      document.head.appendChild(script);
+    }
+  };
+  const show = () => {
+    const main = document.createElement("div");
+    main.id = "cc-main";
+    main.innerHTML = '<button data-role="necessary">Reject all</button><button data-role="all">Accept all</button>';
+    main.addEventListener("click", (event) => {
+      const role = event.target.dataset.role;
+      if (!role) return;
+      document.cookie = "nestit_cookie_consent=" + role + "; path=/; max-age=31536000";
+      main.remove();
+      runAccepted();
+    });
+    document.body.appendChild(main);
+  };
+  document.addEventListener("DOMContentLoaded", () => (chosen() ? runAccepted() : show()));
+})();
+"""
+
+ANALYTICS_JS = """
+document.cookie = "_ga=GA1.1.42.1700000000; path=/; max-age=63072000";
+document.cookie = "_ga_ABC123=GS1.1.1700000000; path=/; max-age=63072000";
+"""
+
+TRACKER_JS = """
+document.cookie = "_gcl_au=1.1.1700000000; path=/; max-age=7776000";
+localStorage.setItem("trk_uid", "42");
+"""
+
+
+def _page(title: str, links: str, head: str) -> str:
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>{head}
+<script type="text/plain" data-category="performance" data-src="/analytics.js"></script>
+</head><body><h1>{title}</h1>{links}</body></html>"""
+
+
+@dataclass(frozen=True)
+class Variant:
+    banner: bool = True
+    tracker: bool = False  # a script that ignores the banner and writes a targeting cookie at once
+    planted: bool = False  # the server sets a cookie the declaration does not know
+
+
+def _routes(variant: Variant) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
+    head = '<script src="/banner.js"></script>' if variant.banner else ""
+    if variant.tracker:
+        head += '<script src="/tracker.js"></script>'
+    home_links = (
+        '<a href="/about.html">About</a> <a href="/about.html#team">Team</a> '
+        '<a href="http://other.invalid/">Elsewhere</a> <a href="/brochure.pdf">Brochure</a>'
+    )
+    about_cookies = [("Set-Cookie", "planted_id=7; Path=/; Max-Age=2592000")] if variant.planted else []
+    html = "text/html; charset=utf-8"
+    js = "text/javascript"
+    return {
+        "/": (html, _page("Shop", home_links, head), [("Set-Cookie", "nestit_session=s1; Path=/; HttpOnly")]),
+        "/about.html": (html, _page("About", '<a href="/">Home</a>', head), about_cookies),
+        "/banner.js": (js, BANNER_JS, []),
+        "/analytics.js": (js, ANALYTICS_JS, []),
+        "/tracker.js": (js, TRACKER_JS, []),
+        "/brochure.pdf": ("application/pdf", "%PDF-1.4", []),
+    }
+
+
+@dataclass
+class Site:
+    url: str
+    requested: list[str]
+
+
+def _serve(variant: Variant) -> Iterator[Site]:
+    routes = _routes(variant)
+    requested: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            route = routes.get(self.path.split("?")[0])
+            if route is None:
+                self.send_error(404)
+                return
+            kind, body, headers = route
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(f"http://127.0.0.1:{server.server_address[1]}/", requested)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@dataclass
+class Scan:
+    site: Site
+    exit_code: int
+    output: str
+    stderr: str
+
+    @property
+    def report(self) -> dict[str, Any]:
+        return json.loads(self.output)
+
+
+def _scan(examples_dir: Path, site: Site, *extra: str) -> Scan:
+    declarations = str(examples_dir / "nestit-group")
+    args = ["cookies", "scan", site.url, "--controller", CONTROLLER, "--declarations", declarations, *extra]
+    result = runner.invoke(app, args)
+    return Scan(site, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def clean(examples_dir: Path) -> Iterator[Scan]:
+    for site in _serve(Variant()):
+        yield _scan(examples_dir, site, "--format", "json")
+
+
+@pytest.fixture(scope="module")
+def dirty(examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scan, Path]]:
+    draft = tmp_path_factory.mktemp("draft") / "draft.yaml"
+    for site in _serve(Variant(tracker=True, planted=True)):
+        yield _scan(examples_dir, site, "--format", "json", "--draft", str(draft)), draft
+
+
+def _names(report: dict[str, Any], phase: str, storage: str = "cookies") -> set[str]:
+    [entry] = [p for p in report["phases"] if p["phase"] == phase]
+    return {c["name"] for c in entry[storage]}
+
+
+def test_a_clean_site_exits_0_with_only_the_never_seen_notice(clean: Scan) -> None:
+    assert clean.exit_code == 0, clean.output + clean.stderr
+    findings = clean.report["findings"]
+    assert [(f["kind"], f["name"]) for f in findings] == [("never-seen", "_gcl_au")]
+    assert clean.report["violations"] == 0
+
+
+def test_each_phase_sees_what_the_choice_allows(clean: Scan) -> None:
+    report = clean.report
+    assert _names(report, "before-choice") == {"nestit_session"}
+    assert _names(report, "after-reject") == {"nestit_session", "nestit_cookie_consent"}
+    assert _names(report, "after-accept") == {"nestit_session", "nestit_cookie_consent", "_ga", "_ga_ABC123"}
+    assert [p["choice_made"] for p in report["phases"]] == [None, True, True]
+
+
+def test_the_crawl_stays_on_the_origin_and_skips_downloads_and_fragments(clean: Scan) -> None:
+    base = clean.site.url
+    for phase in clean.report["phases"]:
+        assert phase["pages"] == [base, base + "about.html"], phase
+        assert phase["errors"] == []
+    assert "/brochure.pdf" not in clean.site.requested
+
+
+def test_who_set_each_cookie_is_the_response_or_the_script(clean: Scan) -> None:
+    base = clean.site.url
+    [accepted] = [p for p in clean.report["phases"] if p["phase"] == "after-accept"]
+    setters = {c["name"]: (c["set_via"], c["set_by"]) for c in accepted["cookies"]}
+    assert setters == {
+        "nestit_session": ("http", base),
+        "nestit_cookie_consent": ("script", base + "banner.js"),
+        "_ga": ("script", base + "analytics.js"),
+        "_ga_ABC123": ("script", base + "analytics.js"),
+    }
+    by_name = {c["name"]: c for c in accepted["cookies"]}
+    assert by_name["nestit_session"]["http_only"] is True
+    assert by_name["nestit_session"]["duration"] == "session"
+    assert by_name["_ga"]["duration"] == "P1Y"  # asked for two years; Chromium caps a cookie at 400 days
+    assert by_name["nestit_cookie_consent"]["duration"] == "P1Y"
+
+
+def test_a_planted_cookie_and_a_tracker_that_ignores_the_banner_fail_the_scan(dirty: tuple[Scan, Path]) -> None:
+    scan, _ = dirty
+    assert scan.exit_code == 1, scan.output + scan.stderr
+    base = scan.site.url
+    found = {(f["kind"], f["storage"], f["name"]): f for f in scan.report["findings"]}
+    planted = found[("undeclared", "cookie", "planted_id")]
+    assert planted["set_by"] == base + "about.html"
+    assert planted["phases"] == ["before-choice", "after-reject", "after-accept"]
+    before = found[("before-consent", "cookie", "_gcl_au")]
+    assert (before["category"], before["declared_as"]) == ("targeting", "_gcl_au")
+    assert before["set_by"] == base + "tracker.js"
+    assert ("after-reject", "cookie", "_gcl_au") in found
+    storage = found[("undeclared", "localStorage", "trk_uid")]
+    assert storage["set_by"] == base + "tracker.js"
+    assert ("never-seen", "cookie", "_gcl_au") not in found
+    assert scan.report["violations"] == 4
+
+
+def test_the_draft_holds_valid_entries_for_the_undeclared_only(dirty: tuple[Scan, Path]) -> None:
+    _, draft = dirty
+    text = draft.read_text(encoding="utf-8")
+    entries = yaml.safe_load(text)["cookies"]
+    assert [e["name"] for e in entries] == ["planted_id", "trk_uid"]
+    for entry in entries:
+        Cookie.model_validate(entry)
+    planted = entries[0]
+    assert (planted["duration"], planted["first_party"], planted["provider"]) == ("P1M", True, "127.0.0.1")
+    assert "# review" in text
+
+
+def test_the_table_names_each_phase_and_each_violation(examples_dir: Path) -> None:
+    for site in _serve(Variant(tracker=True)):
+        scan = _scan(examples_dir, site, "--max-pages", "1")
+    assert scan.exit_code == 1
+    assert "before any choice: 1 page(s)" in scan.output
+    assert 'after "reject all": 1 page(s)' in scan.output
+    assert "before-consent" in scan.output and "_gcl_au" in scan.output
+    assert "violation(s)" in scan.output
+
+
+def test_a_site_without_the_banner_fails_because_no_choice_could_be_made(examples_dir: Path) -> None:
+    for site in _serve(Variant(banner=False)):
+        scan = _scan(examples_dir, site, "--format", "json", "--max-pages", "1")
+    assert scan.exit_code == 1
+    kinds = {(f["kind"], f["name"]) for f in scan.report["findings"] if f["severity"] == "violation"}
+    assert kinds == {("banner-not-found", "reject all"), ("banner-not-found", "accept all")}
+    assert [p["choice_made"] for p in scan.report["phases"]] == [None, False, False]
+
+
+def test_a_url_nothing_answers_is_bad_input_exit_2(examples_dir: Path) -> None:
+    for site in _serve(Variant()):
+        url = site.url
+    # the server is shut down now: nothing listens on its port
+    result = runner.invoke(
+        app,
+        ["cookies", "scan", url, "--controller", CONTROLLER, "--declarations", str(examples_dir / "nestit-group")],
+    )
+    assert result.exit_code == 2
+    assert f"URL {url}: the page could not be loaded" in result.stderr
