@@ -237,10 +237,11 @@ def run_backend(
             baseline = bare(url, clients, writes)
             ours_rate, bare_rate = ours.acknowledged / ours.seconds, baseline.acknowledged / baseline.seconds
             rates[clients] = (ours_rate, bare_rate)
-            others = sum(n for s, n in ours.statuses.items() if s not in (201, 503, 500))
+            others = sum(n for s, n in ours.statuses.items() if s not in (201, 503, 500, -1))
             print(
                 f"{name:<10} clients {clients:>3}: {ours_rate:7.1f} writes/s (201 {ours.acknowledged}, "
                 f"503 {ours.statuses.get(503, 0)}, 500 {ours.statuses.get(500, 0)}, other {others}, "
+                f"no answer in 60 s {ours.transport_errors}, "
                 f"ambiguous {ours.ambiguous})  bare INSERT {bare_rate:7.1f}/s (errors {baseline.transport_errors})"
                 f"  ratio {ours_rate / bare_rate:.2f}x",
                 flush=True,
