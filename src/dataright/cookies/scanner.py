@@ -25,6 +25,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -386,8 +387,7 @@ def crawl(options: ScanOptions, on_page: OnPage | None = None) -> tuple[list[Pha
     if options.timeout <= 0:
         raise ValidationFailed(f"--timeout {options.timeout}: expected a positive number of seconds")
     try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
         raise ConfigurationError(
             "the cookie scanner needs Playwright: pip install 'dataright[scan]' (it drives Debian's Chromium; "
@@ -398,6 +398,16 @@ def crawl(options: ScanOptions, on_page: OnPage | None = None) -> tuple[list[Pha
             f"Chromium not found at {options.chromium}: install Debian's package (apt-get install chromium) "
             "or set DATARIGHT_CHROMIUM to its executable"
         )
+    # Playwright's sync API refuses a thread with an asyncio loop running (an async caller, or another sync
+    # Playwright session open in this thread): the browser is driven from a thread of its own.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cookie-scan") as pool:
+        return pool.submit(_crawl, options, on_page).result()
+
+
+def _crawl(options: ScanOptions, on_page: OnPage | None) -> tuple[list[PhaseOutcome], list[Observation]]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
     started = time.monotonic()
     outcomes: list[PhaseOutcome] = []
     observations: list[Observation] = []

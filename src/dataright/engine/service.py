@@ -220,48 +220,16 @@ class Engine:
         counts: dict[str, int] = {str(r): 0 for r in graph.order}
         try:
             cross = self._with_retries(lambda: self._cross(graph, connectors, request.identities))
-            chunks: queue.Queue[Section | BaseException | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
-            stop = threading.Event()
-
-            def read(dataset_id: str) -> None:
-                try:
-                    nodes = graph.of_dataset(dataset_id)
-                    for section in connectors[dataset_id].access(
-                        nodes, request.identities, cross, chunk_rows=chunk_rows
-                    ):
-                        while not stop.is_set():
-                            try:
-                                chunks.put(section, timeout=0.5)
-                                break
-                            except queue.Full:
-                                continue
-                        if stop.is_set():
-                            return
-                except BaseException as exc:
-                    chunks.put(exc)
-                    return
-                chunks.put(None)
-
-            threads = [threading.Thread(target=read, args=(d,), daemon=True) for d in connectors]
-            for t in threads:
-                t.start()
-            running = len(threads)
-            try:
-                while running:
-                    item = chunks.get()
-                    if item is None:
-                        running -= 1
-                        continue
-                    if isinstance(item, BaseException):
-                        raise item
-                    counts[f"{item.datastore}.{item.table}"] += len(item.rows)
-                    if progress is not None:
-                        progress(f"{item.datastore}.{item.table}", len(item.rows))
-                    yield item
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join(timeout=5)
+            if len(connectors) == 1:  # one datastore: read it here, no thread to hand the rows over
+                ((dataset_id, only),) = connectors.items()
+                source = only.access(graph.of_dataset(dataset_id), request.identities, cross, chunk_rows=chunk_rows)
+            else:
+                source = self._read_in_parallel(graph, connectors, request, cross, chunk_rows)
+            for item in source:
+                counts[f"{item.datastore}.{item.table}"] += len(item.rows)
+                if progress is not None:
+                    progress(f"{item.datastore}.{item.table}", len(item.rows))
+                yield item
         except DatastoreUnavailable as exc:
             self._audit_outcome(request, "waiting", {"reason": str(exc)})
             raise
@@ -269,6 +237,53 @@ class Engine:
             self._release(connectors, dry_run=request.dry_run)
         ms = int((time.perf_counter() - started) * 1000)
         self._audit_outcome(request, "completed", {"ms": ms, "rows": counts})
+
+    def _read_in_parallel(
+        self,
+        graph: TraversalGraph,
+        connectors: Mapping[str, Connector],
+        request: Request,
+        cross: CrossValues,
+        chunk_rows: int,
+    ) -> Iterator[Section]:
+        """Every datastore read at once, each in a thread, their sections handed over through a bounded queue."""
+        chunks: queue.Queue[Section | BaseException | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        stop = threading.Event()
+
+        def read(dataset_id: str) -> None:
+            try:
+                nodes = graph.of_dataset(dataset_id)
+                for section in connectors[dataset_id].access(nodes, request.identities, cross, chunk_rows=chunk_rows):
+                    while not stop.is_set():
+                        try:
+                            chunks.put(section, timeout=0.5)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+            except BaseException as exc:
+                chunks.put(exc)
+                return
+            chunks.put(None)
+
+        threads = [threading.Thread(target=read, args=(d,), daemon=True) for d in connectors]
+        for t in threads:
+            t.start()
+        running = len(threads)
+        try:
+            while running:
+                item = chunks.get()
+                if item is None:
+                    running -= 1
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=5)
 
     def _audit_outcome(self, request: Request, outcome: str, details: dict[str, Any]) -> None:
         with session_scope(self.session_factory) as session:

@@ -87,3 +87,19 @@ def test_two_people_in_one_support_thread_each_get_only_their_own_messages(
 
 def test_an_unknown_person_has_no_rows(elearning_url: str, dsr_engine: EngineFactory) -> None:
     assert found(dsr_engine, elearning_url, "nobody@example.org") == set()
+
+
+def test_rows_come_back_with_their_columns_types_though_every_table_is_read_in_one_statement(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    from datetime import date
+
+    engine = dsr_engine(elearning_url)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for section in engine.access(Request("access", "nexalearn", {"email": PEOPLE.gunnhild_email})):
+        rows.setdefault(section.table, []).extend(section.rows)
+
+    lesson = rows["lessons"][0]
+    assert lesson["attended"] in (True, False) and isinstance(lesson["held_on"], date)  # MariaDB: TINYINT(1)
+    assert all(isinstance(p["amount_cents"], int) for p in rows["payments"])
+    assert isinstance(rows["customers"][0]["id"], int)

@@ -2,7 +2,8 @@
 
 Every table's rows are found by one statement whose WHERE clause is the whole path from the identity
 (``child.fk IN (SELECT parent.pk FROM parent WHERE parent.email = :e)``, nested once per hop), so the
-database joins the path itself and nothing travels through Python but the rows read. Reads stream with a
+database joins the path itself and nothing travels through Python but the rows read. An access request
+reads every table in one statement (``rowjson``: a UNION ALL of JSON-packed rows) streamed through a
 server-side cursor in chunks; erasure of a table is one transaction: the person's keys are put into a
 temporary table first, so later statements of the step still find the rows after an earlier one has
 changed the identity fields.
@@ -31,12 +32,14 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
+    literal_column,
     not_,
     or_,
     select,
     text,
     true,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
@@ -52,6 +55,7 @@ from dataright.connectors.base import (
     StepResult,
     TableNode,
 )
+from dataright.connectors.sql import rowjson
 from dataright.connectors.sql.checks import erase_problems
 from dataright.connectors.sql.url import resolve_url
 from dataright.declarations.datasets import Dataset, Strategy
@@ -82,7 +86,9 @@ class SqlConnector:
         self.dataset = dataset
         assert dataset.url is not None
         self.url = resolve_url(dataset.url, environ, where=f"dataset {dataset.id}")
-        self.engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        # no ping before each checkout (a round trip per request): a connection the server dropped fails its
+        # statement as a disconnect, the pool is emptied, and the engine retries the step (DatastoreUnavailable)
+        self.engine: Engine = create_engine(self.url, pool_recycle=1800)
         self._meta = MetaData()
         self._tables: dict[str, Table] = {}
         self._referenced_by: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
@@ -174,16 +180,38 @@ class SqlConnector:
     def access(
         self, nodes: Sequence[TableNode], identities: Identities, cross: CrossValues, *, chunk_rows: int
     ) -> Iterator[Section]:
+        """Every table's rows in one statement (``rowjson``), streamed; sections of at most ``chunk_rows``."""
         by_table = {n.table.name: n for n in nodes}
-        for node in nodes:
-            stmt = select(*self._columns(node)).where(self.predicate(node, by_table, identities, cross))
-            try:
-                with self.engine.connect() as conn:
-                    result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(stmt)
-                    for part in result.mappings().partitions(chunk_rows):
-                        yield Section(self.dataset.id, node.table.name, [dict(row) for row in part])
-            except (DBAPIError, SQLAlchemyError) as exc:
-                raise DatastoreUnavailable(self.dataset.id, _reason(exc), node.table.name) from None
+        dialect = self.engine.dialect.name
+        branches = []
+        columns: list[dict[str, rowjson.Decoder]] = []
+        for i, node in enumerate(nodes):
+            cols = self._columns(node)
+            columns.append(rowjson.decoders(cols))
+            where = self.predicate(node, by_table, identities, cross)
+            branches.append(
+                select(literal_column(str(i)).label("n"), rowjson.json_object(dialect, cols).label("j"))
+                .select_from(self.table(node.table.name))
+                .where(where)
+            )
+        if not branches:
+            return
+        statement = branches[0] if len(branches) == 1 else union_all(*branches)
+        buffers: dict[int, list[dict[str, Any]]] = {}
+        try:
+            with self.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
+                for n, packed in result:
+                    buffer = buffers.setdefault(int(n), [])
+                    buffer.append(rowjson.decode(packed, columns[int(n)]))
+                    if len(buffer) >= chunk_rows:
+                        yield Section(self.dataset.id, nodes[int(n)].table.name, buffer)
+                        buffers[int(n)] = []
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
+        for n in sorted(buffers):
+            if buffers[n]:
+                yield Section(self.dataset.id, nodes[n].table.name, buffers[n])
 
     def values(
         self, nodes: Sequence[TableNode], target: TableNode, column: str, identities: Identities, cross: CrossValues
