@@ -18,6 +18,7 @@ from dataright.cli import (
     lint,
     mail,
     requests,
+    retention,
     serve,
 )
 
@@ -42,6 +43,7 @@ mail.register(app)
 breach.register(app)
 dsr.register(app)
 datasets.register(app)
+retention.register(app)
 serve.register(app)
 
 

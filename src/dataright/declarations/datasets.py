@@ -101,6 +101,32 @@ class SideTableRestriction(_Model):
     """The side table's column that holds this table's primary key."""
 
 
+class Deactivation(_Model):
+    """What the sweep writes when a rule's trigger has happened but its period has not run out yet
+    (``visible_to: owner``: the platform shows the row only to its highest staff role)."""
+
+    column: Name
+    value: str | int | bool
+
+
+class TableRetention(_Model):
+    """A retention rule applied to this table: which column holds the date its trigger happened on.
+
+    The rule's rows are this table's rows whose ``column`` is due; rows of other tables of the dataset that
+    the references lead to from them (their enrollments, payments, ...) go with them, each as its own
+    erasure says, legal holds keeping their fields.
+    """
+
+    rule: DatasetKey
+    """A retention rule (``retention_rules[].id``)."""
+    column: Name
+    """A declared date (or datetime) field of this table: when the trigger happened; NULL: not yet."""
+    keep: tuple[Name, ...] = ()
+    """For ``anonymise`` and ``pseudonymise``: declared fields left as they are (aggregates: a path, a date)."""
+    deactivate: Deactivation | None = None
+    """Written from the trigger on, until the period runs out and the row goes."""
+
+
 class Table(_Model):
     name: Name
     description: str | None = None
@@ -112,6 +138,8 @@ class Table(_Model):
     """A date column the legal holds of this table run from (their trigger); without it the hold always applies."""
     restriction: FlagRestriction | SideTableRestriction | None = None
     fields: tuple[DataField, ...] = Field(min_length=1)
+    retention: tuple[TableRetention, ...] = ()
+    """The retention rules the sweep enforces on this table (``dataright retention plan``)."""
 
     @cached_property
     def field_by_name(self) -> dict[str, DataField]:

@@ -8,6 +8,7 @@ an error points at the referring field.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Set
 from datetime import date
 from enum import StrEnum
@@ -40,6 +41,7 @@ Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_le
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 LocalizedText = Annotated[dict[Language, str], Field(min_length=1)]
+MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
 
 
 class Model(BaseModel):
@@ -234,6 +236,13 @@ class Controller(Model):
         description="IANA time zone the controller's deadlines are dates in; defaults to the country's only zone.",
         examples=["Europe/Oslo"],
     )
+    fiscal_year_end: MonthDay | None = Field(
+        default=None,
+        description="The last day of the controller's financial year as MM-DD (12-31 for the calendar year); "
+        "02-29 means the last day of February. Retention rules and legal holds that run from the end of the "
+        "financial year need it.",
+        examples=["12-31", "06-30"],
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -246,6 +255,17 @@ class Controller(Model):
                 "{value} is not an IANA time zone name such as Europe/Oslo{hint}",
                 {"value": repr(value), "hint": hint},
             )
+        return value
+
+    @field_validator("fiscal_year_end")
+    @classmethod
+    def _real_month_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            month, day = int(value[:2]), int(value[3:])
+            if day > (29 if month == 2 else calendar.monthrange(2001, month)[1]):
+                raise PydanticCustomError(
+                    "month_day", "{value} is not a day of the year (MM-DD, such as 12-31)", {"value": repr(value)}
+                )
         return value
 
     @model_validator(mode="before")
@@ -379,8 +399,16 @@ class RetentionRule(Model):
     id: Key
     description: LocalizedText
     duration: Period
+    """How long after the trigger the data goes at the latest."""
     trigger: Trigger
     action: RetentionAction | None = None
+    due_after: Period | None = None
+    """When the rows become due for the sweep (default: ``duration``). ``P0D`` with a consent withdrawal:
+    the next sweep removes them; ``duration`` stays the promise's outer limit."""
+
+    @property
+    def due_period(self) -> Period:
+        return self.due_after if self.due_after is not None else self.duration
 
 
 class LegalHold(Model):

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from dataright.declarations.periods import Period
+from dataright.declarations.fiscal import CALENDAR_YEAR, ends, last_day_run_out
 from dataright.declarations.schema import LegalHold, Trigger
 
 
-def held_until(hold: LegalHold, start: date) -> date:
-    """The day the hold on a row whose trigger date is ``start`` ends."""
-    if hold.trigger is Trigger.fiscal_year_end:
-        start = date(start.year, 12, 31)
-    return hold.duration.after(start)
+def held_until(hold: LegalHold, start: date, fiscal_year_end: str | None = None) -> date:
+    """The first day the hold no longer keeps a row whose trigger date is ``start``.
+
+    A financial-year hold runs from the day after the financial year ends (the controller's
+    ``fiscal_year_end``; the calendar year when none is given)."""
+    fiscal = hold.trigger is Trigger.fiscal_year_end
+    return ends(start, hold.duration, fiscal=fiscal, month_day=fiscal_year_end or CALENDAR_YEAR)
 
 
-def cutoff(hold: LegalHold, today: date) -> date:
+def cutoff(hold: LegalHold, today: date, fiscal_year_end: str | None = None) -> date:
     """The earliest trigger date whose row the hold still keeps on ``today`` (rows dated on or after it)."""
-    low, high = today - timedelta(days=int(_days(hold.duration)) * 2 + 800), today
-    while low < high:  # held_until is monotonic in start: binary search for the first held day
-        middle = low + (high - low) // 2
-        if held_until(hold, middle) > today:
-            high = middle
-        else:
-            low = middle + timedelta(days=1)
-    return low
-
-
-def _days(period: Period) -> float:
-    return period.approx_days()
+    fiscal = hold.trigger is Trigger.fiscal_year_end
+    last = last_day_run_out(today, hold.duration, fiscal=fiscal, month_day=fiscal_year_end or CALENDAR_YEAR)
+    return date.min if last is None else last + timedelta(days=1)

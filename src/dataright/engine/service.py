@@ -300,10 +300,11 @@ class Engine:
     # -- changes ----------------------------------------------------------------------------
     def erase(self, request: Request, *, progress: ProgressFn | None = None) -> Outcome:
         holds = {h.id: HoldRule(h.id, None) for h in self.declaration.legal_holds if h.binds(request.controller_id)}
+        fiscal_year_end = self.declaration.controller_by_id[request.controller_id].fiscal_year_end
 
         def step(connector: Connector, nodes: list[TableNode], node: TableNode, cross: CrossValues) -> StepResult:
             rules = {
-                hold_id: HoldRule(hold_id, cutoff(self.declaration.hold_by_id[hold_id], self.today))
+                hold_id: HoldRule(hold_id, cutoff(self.declaration.hold_by_id[hold_id], self.today, fiscal_year_end))
                 if node.table.hold_from
                 else rule
                 for hold_id, rule in holds.items()

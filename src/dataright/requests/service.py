@@ -17,10 +17,12 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.config import Keys
 from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.schema import Declaration, Fee
 from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity import service as identity
+from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
 from dataright.requests import fulfilment, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
@@ -123,6 +125,41 @@ def requests_of_subject(
         return []
     query = _visible_to(controller_id).where(or_(*conditions)).order_by(RightsRequest.received_at)
     return list(session.execute(query).scalars())
+
+
+POSTPONING = frozenset(
+    {
+        RequestType.access,
+        RequestType.portability,
+        RequestType.rectification,
+        RequestType.restriction,
+        RequestType.objection,
+    }
+)
+"""Open requests of these kinds need the person's data as it is: a retention sweep leaves it until they close."""
+
+IDENTITY_KIND = {"email": "email", "phone": "phone_number"}
+"""The requests' identifier kinds as datasets name their identity fields."""
+
+
+def open_request_identities(session: Session, *, controller_id: str, keys: Keys | None = None) -> list[dict[str, str]]:
+    """The identities (dataset identity kind -> value) of the people with an open request the controller is
+    party to, of a kind that needs their data kept until it closes (``POSTPONING``). Decrypted for the sweep
+    to find their rows; never logged."""
+    query = _visible_to(controller_id).where(
+        RightsRequest.status.in_([s.value for s in OPEN]),
+        RightsRequest.type.in_([t.value for t in POSTPONING]),
+    )
+    out: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for request in session.execute(query.order_by(RightsRequest.received_at)).scalars():
+        kind = IDENTITY_KIND.get(request.identifier_kind, request.identifier_kind)
+        if (kind, request.identifier_hash) in seen:
+            continue
+        seen.add((kind, request.identifier_hash))
+        value = decrypt(request.filed_with, request.identifier_kind, request.identifier_ciphertext, keys)
+        out.append({kind: value})
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ GUARDIAN_ROWS = {
     "support_threads": "SELECT t.id FROM support_threads t JOIN customers c ON c.id = t.opened_by WHERE c.email = :e",
     "support_messages": "SELECT m.id FROM support_messages m JOIN customers c ON c.id = m.author_id WHERE c.email = :e",
     "web_events": "SELECT w.id FROM web_events w JOIN customers c ON c.id = w.customer_id WHERE c.email = :e",
+    "analytics_profiles": """SELECT a.id FROM analytics_profiles a JOIN customers c ON c.id = a.customer_id
+        WHERE c.email = :e""",
 }
 CHILD_ROWS = {
     "children": "SELECT id FROM children WHERE email = :e",

@@ -251,15 +251,22 @@ class SqlConnector:
         result.ms = int((time.perf_counter() - started) * 1000)
         return result
 
-    def _keys_table(self, conn: Connection, target: TableNode, where: Any) -> tuple[Table, Any, int]:
-        """A temporary table of the person's keys in ``target``; (it, 'row is the person's', row count)."""
+    def _keys_table(
+        self, conn: Connection, target: TableNode, where: Any, *, limit: int | None = None
+    ) -> tuple[Table, Any, int]:
+        """A temporary table of the person's keys in ``target``; (it, 'row is the person's', row count).
+
+        With ``limit``: only the first ``limit`` keys in key order (one batch of a retention sweep)."""
         pk = self.primary_key(target.table)
         meta = MetaData()
         keys = Table(TEMP_KEYS, meta, *(Column(c.name, c.type, primary_key=True) for c in pk), prefixes=["TEMPORARY"])
         self._drop_keys(conn)
         keys.create(conn)
         src = self.table(target.table.name)
-        conn.execute(insert(keys).from_select([c.name for c in pk], select(*pk).where(where)))
+        found = select(*pk).where(where)
+        if limit is not None:
+            found = found.order_by(*pk).limit(limit)
+        conn.execute(insert(keys).from_select([c.name for c in pk], found))
         count = int(conn.execute(select(func.count()).select_from(keys)).scalar_one())
         if len(pk) == 1:
             mine = pk[0].in_(select(keys.c[pk[0].name]))
@@ -302,52 +309,72 @@ class SqlConnector:
         dry_run: bool,
     ) -> StepResult:
         by_table = {n.table.name: n for n in nodes}
-        declared = target.table
-        t = self.table(declared.name)
 
         def work(conn: Connection, result: StepResult) -> None:
             keys, mine, result.rows = self._keys_table(
                 conn, target, self.predicate(target, by_table, identities, cross)
             )
-            held_fields = {f.name: f.legal_hold for f in declared.fields if f.legal_hold}
-            rule = holds.get(next(iter(held_fields.values()))) if held_fields else None
-            if rule is None:
-                held: Any = false()
-            elif rule.cutoff is None or declared.hold_from is None:
-                held = true()
-            else:
-                held = t.c[declared.hold_from] >= rule.cutoff
-            if rule is not None:
-                result.held_rows = int(conn.execute(select(func.count()).select_from(t).where(mine, held)).scalar_one())
-                if result.held_rows:
-                    result.kept = {name: str(hold) for name, hold in held_fields.items()}
-            if declared.erasure == "delete_row":
-                gone = conn.execute(delete(t).where(mine, not_(held)) if rule is not None else delete(t).where(mine))
-                result.deleted = int(gone.rowcount or 0)
-                targets = [(f, held) for f in declared.fields if f.erasure is not None and not f.legal_hold]
-            else:
-                targets = [(f, None) for f in declared.fields if f.erasure is not None and not f.legal_hold]
-                targets += [(f, not_(held)) for f in declared.fields if f.erasure is not None and f.legal_hold]
-            plain: dict[str, list[tuple[str, Any]]] = {}
-            for f, scope in targets:
-                assert f.erasure is not None
-                where = mine if scope is None else and_(mine, scope)
-                if f.erasure.strategy is Strategy.pseudonymise:
-                    result.fields[f.name] = self._pseudonymise(conn, t, f.name, where, pseudonymise)
-                else:
-                    value = self._erased_value(conn, t, f.name, f.erasure.strategy, f.erasure.value)
-                    plain.setdefault("all" if scope is None else "scoped", []).append((f.name, value))
-            for group, assignments in plain.items():
-                where = mine if group == "all" else and_(mine, not_(held) if declared.erasure == "fields" else held)
-                if not assignments:
-                    continue
-                changed = conn.execute(update(t).where(where).values({n: v for n, v in assignments}))
-                for name, _ in assignments:
-                    result.fields[name] = int(changed.rowcount or 0)
+            self.erase_rows(conn, target.table, mine, pseudonymise=pseudonymise, holds=holds, result=result)
             self._drop_keys(conn)
             del keys
 
         return self._step(target, dry_run, work)
+
+    def held_predicate(self, declared: DeclaredTable, holds: Mapping[str, HoldRule]) -> Any | None:
+        """'A legal hold keeps this row' for ``declared``, or None when no hold applies to the table."""
+        t = self.table(declared.name)
+        held_fields = {f.name: f.legal_hold for f in declared.fields if f.legal_hold}
+        rule = holds.get(next(iter(held_fields.values()))) if held_fields else None
+        if rule is None:
+            return None
+        if rule.cutoff is None or declared.hold_from is None:
+            return true()
+        return t.c[declared.hold_from] >= rule.cutoff
+
+    def erase_rows(
+        self,
+        conn: Connection,
+        declared: DeclaredTable,
+        mine: Any,
+        *,
+        pseudonymise: Pseudonymiser,
+        holds: Mapping[str, HoldRule],
+        result: StepResult,
+    ) -> None:
+        """Erase the rows of ``declared`` that ``mine`` selects, as the table declares: delete the row or apply
+        each field's strategy; legal holds keep their fields (and, for ``delete_row`` tables, the row, whose
+        other fields are erased). Counts go into ``result``. Shared by rights requests and retention sweeps."""
+        t = self.table(declared.name)
+        held_fields = {f.name: f.legal_hold for f in declared.fields if f.legal_hold}
+        rule = self.held_predicate(declared, holds)
+        held: Any = false() if rule is None else rule
+        if rule is not None:
+            result.held_rows = int(conn.execute(select(func.count()).select_from(t).where(mine, held)).scalar_one())
+            if result.held_rows:
+                result.kept = {name: str(hold) for name, hold in held_fields.items()}
+        if declared.erasure == "delete_row":
+            gone = conn.execute(delete(t).where(mine, not_(held)) if rule is not None else delete(t).where(mine))
+            result.deleted = int(gone.rowcount or 0)
+            targets = [(f, held) for f in declared.fields if f.erasure is not None and not f.legal_hold]
+        else:
+            targets = [(f, None) for f in declared.fields if f.erasure is not None and not f.legal_hold]
+            targets += [(f, not_(held)) for f in declared.fields if f.erasure is not None and f.legal_hold]
+        plain: dict[str, list[tuple[str, Any]]] = {}
+        for f, scope in targets:
+            assert f.erasure is not None
+            where = mine if scope is None else and_(mine, scope)
+            if f.erasure.strategy is Strategy.pseudonymise:
+                result.fields[f.name] = self._pseudonymise(conn, t, f.name, where, pseudonymise)
+            else:
+                value = self._erased_value(conn, t, f.name, f.erasure.strategy, f.erasure.value)
+                plain.setdefault("all" if scope is None else "scoped", []).append((f.name, value))
+        for group, assignments in plain.items():
+            where = mine if group == "all" else and_(mine, not_(held) if declared.erasure == "fields" else held)
+            if not assignments:
+                continue
+            changed = conn.execute(update(t).where(where).values({n: v for n, v in assignments}))
+            for name, _ in assignments:
+                result.fields[name] = result.fields.get(name, 0) + int(changed.rowcount or 0)
 
     def _pseudonymise(self, conn: Connection, t: Table, name: str, where: Any, pseudonymise: Pseudonymiser) -> int:
         """Replace each distinct value by its keyed-hash pseudonym, a batch of values per statement.

@@ -27,6 +27,10 @@ from dataright.declarations.lint.rules.purpose_without_legal_basis import Purpos
 from dataright.declarations.lint.rules.purpose_without_retention import PurposeWithoutRetention
 from dataright.declarations.lint.rules.response_time_exceeds_statutory import ResponseTimeExceedsStatutory
 from dataright.declarations.lint.rules.response_time_may_exceed_statutory import ResponseTimeMayExceedStatutory
+from dataright.declarations.lint.rules.retention_binding_invalid import RetentionBindingInvalid
+from dataright.declarations.lint.rules.retention_fiscal_year_missing import RetentionFiscalYearMissing
+from dataright.declarations.lint.rules.retention_overwrites_held_field import RetentionOverwritesHeldField
+from dataright.declarations.lint.rules.retention_trigger_column_undeclared import RetentionTriggerColumnUndeclared
 from dataright.declarations.lint.rules.retention_without_action import RetentionWithoutAction
 from dataright.declarations.lint.rules.rights_handling_omits_statutory_right import RightsHandlingOmitsStatutoryRight
 from dataright.declarations.lint.rules.sale_or_sharing_without_consent import SaleOrSharingWithoutConsent
@@ -58,6 +62,10 @@ RULES: tuple[Rule, ...] = (
     RetentionWithoutAction(),
     LegalHoldBindsNoController(),
     WithdrawalRetentionWrongTrigger(),
+    RetentionTriggerColumnUndeclared(),
+    RetentionOverwritesHeldField(),
+    RetentionFiscalYearMissing(),
+    RetentionBindingInvalid(),
     # recipients and transfers
     ProcessorWithoutDpa(),
     JointProcessingWithoutArrangement(),
