@@ -1,7 +1,7 @@
 """Retention sweep throughput on PostgreSQL, beside one raw DELETE and a row-by-row loop in the same run.
 
     python bench/retention.py [--database postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                              [--rows 1000000] [--expired 0.3] [--batch-size 10000] [--sample 20000]
+                              [--rows 1000000] [--expired 0.3] [--batch-size 50000] [--sample 20000]
 
 1. Creates a database ``dataright_bench_<random>`` on the server the URL names and fills a table of web
    events (``--rows``, 1,000,000 by default) inside the server (``generate_series``), a random ``--expired``

@@ -14,6 +14,7 @@ REQUESTS_READ = "requests:read"
 REQUESTS_WRITE = "requests:write"
 BREACH_READ = "breach:read"
 BREACH_WRITE = "breach:write"
+DISCLOSURES_READ = "disclosures:read"
 KNOWN_SCOPES: tuple[str, ...] = (
     CONSENT_READ,
     CONSENT_WRITE,
@@ -21,6 +22,7 @@ KNOWN_SCOPES: tuple[str, ...] = (
     REQUESTS_WRITE,
     BREACH_READ,
     BREACH_WRITE,
+    DISCLOSURES_READ,
     ADMIN,
 )
 

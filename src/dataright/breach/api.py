@@ -24,6 +24,7 @@ from dataright.breach.schemas import (
     SubjectNoticesIn,
     SubmissionIn,
 )
+from dataright.requests import disclosures
 from dataright.web.dependencies import ReadSession, Registry, require_scope
 from dataright.web.idempotency import IdempotentWrite
 
@@ -187,6 +188,7 @@ async def notify_people(
             messages={lang: service.SubjectMessage(**m.model_dump()) for lang, m in body.messages.items()},
             controller_name=name,
             actor=f"key:{key.id}",
+            disclosure=disclosures.breach_notice_recorder(f"key:{key.id}"),
         )
         return QueuedOut(queued=queued)
 

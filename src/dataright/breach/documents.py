@@ -19,10 +19,9 @@ from markdown_it import MarkdownIt
 
 from dataright.breach.service import BreachView
 from dataright.declarations.catalogs import MessageCatalog
-from dataright.declarations.notice.i18n import gettext as notice_gettext
+from dataright.declarations.notice.categories import category_label as fides_label
 from dataright.declarations.notice.render import md_escape
 from dataright.declarations.schema import Declaration
-from dataright.declarations.taxonomy import fides_category_names
 
 CATALOG = MessageCatalog(package="dataright.breach", domain="breach", template_package="dataright.breach")
 Format = Literal["md", "html"]
@@ -53,7 +52,7 @@ def category_label(declaration: Declaration, key: str, lang: str) -> str:
     custom = declaration.category_by_id.get(key)
     if custom is not None:
         return _text(custom.name, lang)
-    return notice_gettext(lang, fides_category_names().get(key, key))
+    return fides_label(key, lang)
 
 
 def authority_notification(view: BreachView, declaration: Declaration, fmt: Format = "md") -> str:

@@ -10,10 +10,9 @@ authority was notified.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from importlib import resources
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,27 +117,11 @@ class BreachView:
     notices: int = 0
 
 
-def _country_zones(country: str) -> list[str]:
-    """The IANA zones of ``country`` from the tz database's own ``zone.tab`` (the ``tzdata`` package)."""
-    text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
-    return [
-        fields[2]
-        for fields in (line.split("\t") for line in text.splitlines() if line and not line.startswith("#"))
-        if len(fields) >= 3 and country in fields[0].split(",")
-    ]
-
-
 def controller_timezone(controller: Controller) -> str:
-    """The controller's declared time zone, else its country's only zone."""
-    zone = getattr(controller, "timezone", None)
-    if isinstance(zone, str) and zone:
-        return zone
-    zones = _country_zones(controller.country)
-    if len(zones) != 1:
-        raise ValidationFailed(
-            f"controller {controller.id}: declare its time zone ({controller.country} has {len(zones)})"
-        )
-    return zones[0]
+    """The controller's time zone (``Controller.timezone``: declared, or its country's only zone)."""
+    if not controller.timezone:
+        raise ValidationFailed(f"controller {controller.id}: declare its time zone (timezone: an IANA name)")
+    return controller.timezone
 
 
 def _require_aware(name: str, value: datetime) -> datetime:
@@ -494,10 +477,11 @@ def notify_subjects(
     messages: Mapping[str, SubjectMessage],
     controller_name: str,
     actor: str,
-    disclosure: Any = None,
+    disclosure: Callable[..., object] | None = None,
 ) -> int:
     """Queue the message to each person concerned, in their language, through the outbox (in this
-    transaction); each person once per breach. Returns how many were newly queued."""
+    transaction); each person once per breach. Returns how many were newly queued. ``disclosure`` is called
+    for each newly queued person (``requests.disclosures.breach_notice_recorder`` logs it)."""
     breach = get_breach(session, breach_id)
     rule = rule_of(breach)
     if breach.assessed_on is None:
@@ -575,3 +559,94 @@ def revisions(session: Session, breach_id: uuid.UUID) -> list[BreachRevision]:
             select(BreachRevision).where(BreachRevision.breach_id == breach_id).order_by(BreachRevision.revision)
         )
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# the daily reminder
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClockWarning:
+    breach_reference: str
+    controller_id: str
+    clock: clocks.Clock
+    due: datetime
+    """In the controller's time zone."""
+    state: clocks.ClockState
+
+
+WARNED = frozenset({clocks.ClockState.due_soon, clocks.ClockState.overdue})
+
+
+def clock_warnings(
+    session: Session, *, controller_id: str, within: timedelta, now: datetime | None = None
+) -> list[ClockWarning]:
+    """The controller's breach clocks overdue, due within 24 hours, or running and due within ``within``;
+    soonest first."""
+    moment = now or utcnow()
+    found: list[ClockWarning] = []
+    for breach in list_breaches(session, controller_id=controller_id):
+        if breach.status == BreachStatus.closed.value:
+            continue
+        shown = view(session, breach, now=moment)
+        for deadline in shown.deadlines:
+            state = shown.states[deadline.clock.value]
+            if deadline.due is None:
+                continue
+            near = state is clocks.ClockState.running and deadline.due - moment <= within
+            if state in WARNED or near:
+                due = deadline.due.astimezone(ZoneInfo(breach.timezone))
+                found.append(ClockWarning(breach.reference, breach.controller_id, deadline.clock, due, state))
+    return sorted(found, key=lambda w: (w.due, w.breach_reference))
+
+
+def reminder_address(controller: Controller) -> str | None:
+    """Where breach reminders go: the data protection officer, else the controller's contact address."""
+    for contact in (controller.dpo, controller.contact):
+        if contact is not None and contact.email:
+            return str(contact.email)
+    return None
+
+
+def remind(
+    session: Session, *, declaration: Declaration, controller_id: str, within: timedelta, now: datetime | None = None
+) -> list[ClockWarning]:
+    """Enqueue today's breach reminder (once a day: the outbox dedupes) to the controller's privacy contact,
+    listing the clocks near or past due; the warnings."""
+    moment = now or utcnow()
+    warnings = clock_warnings(session, controller_id=controller_id, within=within, now=moment)
+    controller = declaration.controller_by_id[controller_id]
+    to = reminder_address(controller)
+    if not warnings or to is None:
+        return warnings
+    day = moment.astimezone(controller.zone).date()
+    mail.enqueue(
+        session,
+        controller_id=controller_id,
+        to=to,
+        template="breach_reminder",
+        language=str(controller.languages[0]) if controller.languages[0] in ("en", "nb", "sv") else "en",
+        context={
+            "controller_name": controller.name,
+            "clocks": [
+                {
+                    "breach_reference": w.breach_reference,
+                    "clock": w.clock.value,
+                    "due": w.due.isoformat(timespec="minutes"),
+                    "state": w.state.value,
+                }
+                for w in warnings
+            ],
+        },
+        dedupe_key=f"breach-reminder:{controller_id}:{day.isoformat()}",
+        actor="system",
+    )
+    append(
+        session,
+        actor="system",
+        action="breach.reminder_sent",
+        entity_type="controller",
+        entity_id=controller_id,
+        controller_id=controller_id,
+        details={"clocks": len(warnings), "overdue": sum(w.state is clocks.ClockState.overdue for w in warnings)},
+    )
+    return warnings

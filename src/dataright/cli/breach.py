@@ -19,6 +19,7 @@ from dataright.cli.database import cli_session
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
 from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.errors import DataRightError
+from dataright.requests import disclosures
 
 breach_app = typer.Typer(help="The breach register (GDPR Art. 33/34, PDPA Part 6A).", no_args_is_help=True)
 ACTOR = "cli"
@@ -230,6 +231,7 @@ def notify_command(
                     messages=_messages(messages),
                     controller_name=declaration.controller_by_id[record.controller_id].name,
                     actor=ACTOR,
+                    disclosure=disclosures.breach_notice_recorder(ACTOR),
                 )
                 console.print(
                     f"{record.reference}: {queued} message(s) queued; `dataright mail send` sends them", markup=False

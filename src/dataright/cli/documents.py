@@ -35,6 +35,10 @@ class Lang(StrEnum):
     en = "en"
     nb = "nb"
     sv = "sv"
+    da = "da"
+    de = "de"
+    fi = "fi"
+    fr = "fr"
 
 
 def notice(

@@ -20,6 +20,7 @@ from dataright.cli import (
     requests,
     retention,
     serve,
+    shipped,
 )
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ dsr.register(app)
 datasets.register(app)
 retention.register(app)
 serve.register(app)
+shipped.register(app)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ jurisdiction pack, so staff and auditors can check them.
 ``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``extend``, ``deny``, ``withdraw``,
 ``task-done`` and ``complete`` change a request exactly as the API does (audited as ``cli``); ``remind``
 enqueues the daily reminder mail to each assigned staff member and ``expire`` closes requests never verified.
+``disclosures`` lists the disclosure log (what was disclosed to whom and when; people as keyed hashes).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -20,16 +21,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from dataright.breach import service as breach
 from dataright.cli.common import console, fail
 from dataright.cli.database import cli_session, settings_or_exit
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
 from dataright.declarations.schema import Declaration, Right
 from dataright.errors import DataRightError
-from dataright.requests import service
+from dataright.requests import disclosures, service
 from dataright.requests.deadlines import Deadline, deadline_for
 from dataright.requests.lifecycle import OPEN, DenialReason, Status
 from dataright.requests.models import RightsRequest
-from dataright.requests.schemas import RequestOut
+from dataright.requests.schemas import DisclosureOut, RequestOut
 from dataright.storage.types import utcnow
 
 requests_app = typer.Typer(
@@ -226,17 +228,24 @@ def _remind(controller_id: str, declaration: Declaration, days: int, today: date
     )
 
 
+def _breach_warnings(controller_id: str, declaration: Declaration, days: int) -> list[breach.ClockWarning]:
+    return _run(
+        lambda s: breach.remind(s, declaration=declaration, controller_id=controller_id, within=timedelta(days=days))
+    )
+
+
 @requests_app.command("remind")
 def remind_command(
     within: Annotated[str, typer.Option(help="Remind of requests due within this time: 3d, 1w.")] = "3d",
     controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller.")] = None,
     declarations: DeclarationsOption = None,
 ) -> None:
-    """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day)."""
+    """Enqueue today's reminder to each assigned staff member of what is due soon (run daily; once a day), and
+    warn of breach clocks near or past due (mailed to the controller's privacy contact)."""
     days, today = parse_within(within), utcnow().date()
     registry = registry_for(declarations)
     chosen = [controller] if controller else registry.controller_ids
-    total = 0
+    total = breach_warnings = 0
     for controller_id in chosen:
         try:
             declaration = registry.controller(controller_id).declaration
@@ -244,15 +253,84 @@ def remind_command(
             fail(f"error: --controller {controller_id}: {exc}")
             raise AssertionError("unreachable") from None
         total += _remind(controller_id, declaration, days, today)
+        warnings = _breach_warnings(controller_id, declaration, days)
+        for w in warnings:
+            console.print(
+                f"warning: breach {w.breach_reference} ({w.controller_id}): {w.clock.value} due "
+                f"{w.due.isoformat(timespec='minutes')} [{w.state.value}]",
+                markup=False,
+            )
+        breach_warnings += len(warnings)
     console.print(f"{total} reminder(s) enqueued", markup=False)
+    if breach_warnings:
+        console.print(f"{breach_warnings} breach clock(s) near or past due", markup=False)
 
 
 @requests_app.command("expire")
 def expire_command(declarations: DeclarationsOption = None) -> None:
-    """Expire requests whose requester never confirmed who they are (run daily)."""
+    """Expire requests whose requester never confirmed who they are (run daily); each requester is told."""
     registry = registry_for(declarations)
-    count = _run(lambda s: service.expire_unverified(s, controller_ids=registry.controller_ids))
+    count = _run(
+        lambda s: service.expire_unverified(
+            s, controller_ids=registry.controller_ids, declaration_of=lambda c: registry.controller(c).declaration
+        )
+    )
     console.print(f"{count} unverified request(s) expired", markup=False)
+
+
+@requests_app.command("disclosures")
+def disclosures_command(
+    controller: Annotated[str | None, typer.Option("--controller", "-c", help="Only this controller's.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind (breach_notice, ...).")] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", help="Only to this recipient.")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="Only for this request or breach.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this day (YYYY-MM-DD, UTC) or time.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=disclosures.MAX_LIST)] = 1_000,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """The disclosure log, newest first: kind, recipient, purpose, counts, time; the person as a keyed hash."""
+    start: datetime | None = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"error: --since {since!r}: expected YYYY-MM-DD or an ISO 8601 time with its offset")
+            raise AssertionError("unreachable") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+    found = _run(
+        lambda s: [
+            DisclosureOut.of(d)
+            for d in disclosures.list_disclosures(
+                s,
+                controller_id=controller,
+                kind=kind,
+                recipient=recipient,
+                reference=reference,
+                start=start,
+                limit=limit,
+            )
+        ]
+    )
+    if as_json:
+        for row in found:
+            console.print(row.model_dump_json(), markup=False, soft_wrap=True)
+        return
+    columns = ("when (UTC)", "controller", "kind", "recipient", "purpose", "people", "subject", "reference")
+    table = Table(*columns, box=None)
+    for row in found:
+        table.add_row(
+            row.disclosed_at.astimezone(UTC).isoformat(timespec="seconds"),
+            row.controller_id,
+            row.kind,
+            row.recipient,
+            row.purpose or "",
+            str(row.people),
+            f"{row.subject_kind}:{row.subject_hash[:12]}" if row.subject_hash else "",
+            row.reference or "",
+        )
+    console.print(table)
+    console.print(f"{len(found)} disclosure(s)", markup=False)
 
 
 def _received(value: str) -> date | datetime:

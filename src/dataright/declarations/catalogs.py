@@ -30,6 +30,10 @@ KEYWORDS = {"_": None, "N_": None}
 TEMPLATE_KEYWORDS = {**KEYWORDS, "gettext": None}
 
 
+SAME_AS_SOURCE = "same in this language"
+"""The translator comment (``# same in this language``) on a translation that is spelled like its msgid."""
+
+
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
     """Mark a string for extraction without translating it here (it is translated where it is shown)."""
     return message
@@ -119,7 +123,10 @@ class MessageCatalog:
         for msgid in sorted(self.required_msgids()):
             message = catalog.get(msgid)
             text = message.string if message is not None else ""
-            if not text or message is None or message.fuzzy or text == msgid:
+            if not text or message is None or message.fuzzy:
+                out.append(msgid)
+            elif text == msgid and SAME_AS_SOURCE not in message.user_comments:
+                # A word spelled alike in both languages ("Organisation" in Swedish) is marked by the translator.
                 out.append(msgid)
         return out
 

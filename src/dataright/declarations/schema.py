@@ -34,14 +34,81 @@ from dataright.declarations.periods import Period
 from dataright.declarations.taxonomy import FIDES_CATEGORY_KEYS, FIDES_DATA_USE_KEYS, is_special_fides_key
 from dataright.declarations.timezones import closest_timezones, default_timezone, is_timezone, zones_of
 
-Language = Literal["en", "nb", "sv"]
-LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv")
+Language = Literal["en", "nb", "sv", "da", "de", "fi", "fr"]
+LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv", "da", "de", "fi", "fr")
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 LocalizedText = Annotated[dict[Language, str], Field(min_length=1)]
 MonthDay = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+
+
+class Text(str):
+    """A name or reference a reader sees: a plain string (a proper name: "Stripe"), or a language map
+    (``{en: Shipping providers, sv: Fraktleverantörer}``) when it reads differently in each language.
+
+    It *is* a ``str``, the English text (else the first given), so code that needs one value keeps working;
+    the documents pick the reader's language with ``in_language``.
+    """
+
+    translations: dict[str, str]
+
+    def __new__(cls, value: str, translations: dict[str, str] | None = None) -> Text:
+        text = super().__new__(cls, value)
+        text.translations = dict(translations or {})
+        return text
+
+    def in_language(self, lang: str, fallback: str = "en") -> str:
+        if not self.translations:
+            return str(self)
+        return self.translations.get(lang) or self.translations.get(fallback) or str(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Text, (str(self), self.translations))
+
+
+def _text(value: Any) -> Text:
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, str):
+        if not value.strip():
+            raise PydanticCustomError("text", "expected a non-empty text")
+        return Text(value.strip())
+    if isinstance(value, dict) and value:
+        unknown = [k for k in value if k not in LANGUAGES]
+        if unknown:
+            raise PydanticCustomError(
+                "text",
+                "unknown language {unknown}; expected one of {known}",
+                {"unknown": ", ".join(map(str, unknown)), "known": ", ".join(LANGUAGES)},
+            )
+        if not all(isinstance(v, str) and v.strip() for v in value.values()):
+            raise PydanticCustomError("text", "every language of a text needs a non-empty string")
+        cleaned = {k: v.strip() for k, v in value.items()}
+        return Text(cleaned.get("en") or next(iter(cleaned.values())), cleaned)
+    raise PydanticCustomError("text", "expected a string or a language map such as {en: ..., sv: ...}")
+
+
+def _dump_text(value: Text) -> str | dict[str, str]:
+    return dict(value.translations) if value.translations else str(value)
+
+
+TranslatableText = Annotated[
+    Text,
+    PlainValidator(_text),
+    PlainSerializer(_dump_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "additionalProperties": {"type": "string"}, "minProperties": 1},
+            ],
+            "description": "a plain string, or a map from language code to the text in that language",
+        }
+    ),
+]
+"""A reader-facing name or reference: a plain string, or a language map that overrides it per language."""
 
 
 class Model(BaseModel):
@@ -188,11 +255,11 @@ class RecipientType(StrEnum):
 # organisation, controllers, groups
 # --------------------------------------------------------------------------------------------
 class Contact(Model):
-    name: str | None = None
+    name: TranslatableText | None = None
     email: Email | None = None
     phone: str | None = None
     url: str | None = None
-    address: str | None = None
+    address: TranslatableText | None = None
 
 
 class Authority(Model):
@@ -221,7 +288,7 @@ class Controller(Model):
     registration_number: str | None = None
     country: Country
     jurisdiction: Key
-    address: str | None = None
+    address: TranslatableText | None = None
     contact: Contact
     dpo: Contact | None = None
     representative: Contact | None = None
@@ -303,7 +370,7 @@ class Controller(Model):
 
 class Group(Model):
     id: Key
-    name: str
+    name: TranslatableText
     parent: Key | None = None
     members: tuple[Key, ...] = Field(min_length=1)
     members_url: str | None = None
@@ -318,7 +385,7 @@ class JointArrangement(Model):
     purposes: tuple[Key, ...] = Field(min_length=1)
     contact_point: Key
     essence: LocalizedText
-    reference: str | None = None
+    reference: TranslatableText | None = None
 
 
 class Organisation(Model):
@@ -352,8 +419,8 @@ class CustomCategory(Model):
 class Transfer(Model):
     country: Country
     mechanism: TransferMechanism | None = None
-    reference: str | None = None
-    derogation: str | None = None
+    reference: TranslatableText | None = None
+    derogation: TranslatableText | None = None
     note: LocalizedText | None = None
 
 
@@ -366,7 +433,7 @@ class System(Model):
     """A system or vendor personal data goes to: a processor, another controller, or our own."""
 
     id: Key
-    name: str
+    name: TranslatableText
     legal_name: str | None = None
     role: Role
     description: LocalizedText
@@ -418,7 +485,7 @@ class LegalHold(Model):
     description: LocalizedText
     duration: Period
     trigger: Trigger
-    reference: str
+    reference: TranslatableText
     jurisdiction: Key | None = None
     data_categories: tuple[str, ...] = ()
     controllers: tuple[Key, ...] = ()
@@ -517,7 +584,7 @@ CookieDuration = Annotated[
 
 class Cookie(Model):
     name: str
-    provider: str
+    provider: TranslatableText
     system: Key | None = None
     category: CookieCategory
     duration: CookieDuration
@@ -539,16 +606,22 @@ class CommunicationTopic(Model):
 
 
 class NoticeChange(Model):
-    version: str
+    version: str | None = None
     date: date
     summary: LocalizedText
 
 
 class NoticeMeta(Model):
-    version: str
+    version: str | None = None
+    """The notice's own version label; ``None`` when it has none (it is then known by its effective date)."""
     effective_date: date
     history: tuple[NoticeChange, ...] = ()
     change_notification: LocalizedText | None = None
+
+    @property
+    def label(self) -> str:
+        """What identifies this notice in consent records: its version, else its effective date."""
+        return self.version or self.effective_date.isoformat()
 
 
 # --------------------------------------------------------------------------------------------
@@ -693,6 +766,14 @@ class Declaration(Model):
             if value is not None and value not in known:
                 out.append((path, f"unknown {what} {value!r}{_suggest(value, known)}"))
 
+        # An unknown jurisdiction leaves a controller without a law: every deadline, age and right would be missing.
+        from dataright.declarations.jurisdictions import all_jurisdictions
+
+        laws = set(all_jurisdictions())
+        for i, controller in enumerate(self.controllers):
+            ref(("controllers", i, "jurisdiction"), controller.jurisdiction, laws, "jurisdiction")
+        for i, h in enumerate(self.legal_holds):
+            ref(("legal_holds", i, "jurisdiction"), h.jurisdiction, laws, "jurisdiction")
         for i, g in enumerate(self.groups):
             refs(("groups", i, "members"), g.members, controllers, "controller")
             ref(("groups", i, "parent"), g.parent, controllers, "controller")

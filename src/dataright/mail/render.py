@@ -51,6 +51,18 @@ REQUEST_STATUSES: dict[str, str] = {
     "expired": N_("expired unverified"),
 }
 
+BREACH_CLOCKS: dict[str, str] = {
+    "assessment": N_("assessing whether it must be notified"),
+    "authority": N_("notifying the supervisory authority"),
+    "individuals": N_("telling the people concerned"),
+}
+
+BREACH_CLOCK_STATES: dict[str, str] = {
+    "running": N_("running"),
+    "due_soon": N_("due within 24 hours"),
+    "overdue": N_("overdue"),
+}
+
 DENIAL_REASONS: dict[str, str] = {
     "identity_not_verified": N_("We could not verify your identity."),
     "manifestly_unfounded": N_("The request is manifestly unfounded."),
@@ -67,6 +79,8 @@ class ListSpec:
     dates: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    choices: Mapping[str, Mapping[str, str]] | None = None
+    """Keys whose value must be one of a closed list (translated in the template)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +145,15 @@ TEMPLATES: dict[str, TemplateSpec] = {
         TemplateSpec(
             name="request_denied",
             subject=N_("Our answer to your request %(reference)s"),
-            keys=("controller_name", "request_reference", "reason", "authority_name", "authority_url", "fee"),
-            optional=("fee", "authority_url"),
+            keys=("controller_name", "request_reference", "reason", "note", "authority_name", "authority_url", "fee"),
+            optional=("fee", "authority_url", "note"),
+        ),
+        TemplateSpec(
+            name="request_expired",
+            subject=N_("Your request %(reference)s has expired"),
+            keys=("controller_name", "request_reference", "request_type", "received_on"),
+            dates=("received_on",),
+            request_types=("request_type",),
         ),
         TemplateSpec(
             name="request_reminder",
@@ -141,6 +162,18 @@ TEMPLATES: dict[str, TemplateSpec] = {
             lists={
                 "due": ListSpec(
                     keys=("request_reference", "deadline", "status"), dates=("deadline",), statuses=("status",)
+                )
+            },
+        ),
+        TemplateSpec(
+            name="breach_reminder",
+            subject=N_("Breach deadlines due soon at %(controller)s"),
+            keys=("controller_name", "clocks"),
+            lists={
+                "clocks": ListSpec(
+                    keys=("breach_reference", "clock", "due", "state"),
+                    dates=("due",),
+                    choices={"clock": BREACH_CLOCKS, "state": BREACH_CLOCK_STATES},
                 )
             },
         ),
@@ -248,6 +281,11 @@ def check_context(template: str, context: Mapping[str, Any]) -> TemplateSpec:
                         is_date=item_key in item_spec.dates,
                         optional=item_key in item_spec.optional,
                     )
+                    allowed = (item_spec.choices or {}).get(item_key)
+                    if allowed is not None and item[item_key] not in allowed:
+                        raise ValidationFailed(
+                            f"{item_where}: unknown {item_key} {item[item_key]!r}; known: {', '.join(allowed)}"
+                        )
                     if item_key in item_spec.statuses and item[item_key] not in REQUEST_STATUSES:
                         raise ValidationFailed(
                             f"{item_where}: unknown status {item[item_key]!r}; known: {', '.join(REQUEST_STATUSES)}"
@@ -291,6 +329,8 @@ def environment(lang: str) -> Environment:
     env.filters["when"] = lambda value: format_when(value, lang)
     env.filters["request_type"] = lambda value: translations.gettext(REQUEST_TYPES[str(value)])
     env.filters["status"] = lambda value: translations.gettext(REQUEST_STATUSES[str(value)])
+    env.filters["breach_clock"] = lambda value: translations.gettext(BREACH_CLOCKS[str(value)])
+    env.filters["clock_state"] = lambda value: translations.gettext(BREACH_CLOCK_STATES[str(value)])
     env.filters["reason"] = lambda value: (
         translations.gettext(DENIAL_REASONS[str(value)]) if str(value) in DENIAL_REASONS else str(value)
     )

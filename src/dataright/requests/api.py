@@ -8,12 +8,16 @@ filing is the same whether or not the controller knows the person.
 Staff (``requests:read`` / ``requests:write`` keys for the controller in the ``controller`` query parameter):
 list, show, file on a person's behalf, verify with a reason, assign, start, extend, deny, withdraw,
 complete, tick off tasks, and look a subject up by identifiers sent in the body.
+
+The disclosure log (``disclosures:read``): ``GET /api/v1/disclosures`` lists what was disclosed, to whom and
+when, newest first; people appear as keyed hashes only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -27,7 +31,7 @@ from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Declaration
 from dataright.errors import DataRightError, NotFound, RateLimited, ValidationFailed
 from dataright.identity import service as identity
-from dataright.requests import delivery, intake, service
+from dataright.requests import delivery, disclosures, intake, service
 from dataright.requests.intake import Filing, Outcome
 from dataright.requests.lifecycle import FiledBy
 from dataright.requests.models import RequestPackage, RightsRequest
@@ -35,6 +39,8 @@ from dataright.requests.schemas import (
     AssignIn,
     CodeIn,
     DenyIn,
+    DisclosureListOut,
+    DisclosureOut,
     ExtendIn,
     IdentifiersIn,
     LookupOut,
@@ -52,6 +58,7 @@ from dataright.requests.verification import SmsSender
 from dataright.storage.types import utcnow
 from dataright.web.dependencies import (
     AppSettings,
+    DisclosuresQueryReader,
     ReadSession,
     Registry,
     RequestsQueryReader,
@@ -550,3 +557,33 @@ async def lookup(
         )
 
     return await writer(work)
+
+
+@router.get("/api/v1/disclosures", response_model=DisclosureListOut)
+def list_disclosures(
+    controller: str,
+    key: DisclosuresQueryReader,
+    session: ReadSession,
+    kind: Annotated[str | None, Query(max_length=40, description="Only this kind (breach_notice, ...).")] = None,
+    recipient: Annotated[str | None, Query(max_length=200, description="Only to this recipient.")] = None,
+    reference: Annotated[str | None, Query(max_length=80, description="Only for this request or breach.")] = None,
+    since: Annotated[datetime | None, Query(description="Disclosed at or after (ISO 8601 with offset).")] = None,
+    until: Annotated[datetime | None, Query(description="Disclosed at or before (ISO 8601 with offset).")] = None,
+    limit: Annotated[int, Query(ge=1, le=disclosures.MAX_LIST)] = 1_000,
+) -> DisclosureListOut:
+    """The controller's disclosure log, newest first: kind, recipient, purpose, counts, time, and the person as a
+    keyed hash only."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise ValidationFailed(f"{name}: give the UTC offset (e.g. 2026-12-01T00:00+00:00)")
+    found = disclosures.list_disclosures(
+        session,
+        controller_id=controller,
+        kind=kind,
+        recipient=recipient,
+        reference=reference,
+        start=since,
+        end=until,
+        limit=limit,
+    )
+    return DisclosureListOut(disclosures=[DisclosureOut.of(d) for d in found])

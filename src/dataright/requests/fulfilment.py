@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,12 +22,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.declarations.jurisdictions import get_jurisdiction
 from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
-from dataright.errors import Conflict
+from dataright.errors import NotFound
 from dataright.identity import service as identity
-from dataright.requests import delivery, timing
-from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, RequestType
+from dataright.requests import delivery, disclosures, ledger, timing
+from dataright.requests.lifecycle import CHANGES_DATA, DELIVERS_PACKAGE, FiledBy, RequestType
 from dataright.requests.models import RequestPackage, RequestTask, RightsRequest
+from dataright.requests.package import build_package
 from dataright.storage.types import utcnow
 
 PACKAGE_LINK_TTL = timedelta(days=14)
@@ -41,6 +42,8 @@ class Reply:
     link: str = ""
     link_expires_on: date | None = None
     kept_items: list[dict[str, str]] = field(default_factory=list)
+    ledger_events: int = 0
+    """Withdrawals or objections written to the consent ledger."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -62,6 +65,30 @@ def notify_targets(declaration: Declaration, controller_id: str) -> list[tuple[s
     return sorted(targets.items())
 
 
+def disclosed_to(
+    session: Session, declaration: Declaration, request: RightsRequest, controller_id: str
+) -> list[tuple[str, str, str]]:
+    """(id, name, law) of each organisation the disclosure log shows the person's data went to within the time
+    the controller's law covers before the request (PDPA s. 22(2): a year); none where the law sets no such time."""
+    pack = get_jurisdiction(declaration.controller_by_id[controller_id].jurisdiction)
+    if pack.disclosures_covered is None:
+        return []
+    start = disclosures.since(pack.disclosures_covered, request.received_at)
+    found = disclosures.recipients_of_subject(
+        session, controller_id=controller_id, hashes=person_hashes(session, request), start=start
+    )
+    names = dict(notify_targets(declaration, controller_id))
+    out = []
+    for target in found:
+        system = declaration.system_by_id.get(target)
+        recipient = declaration.recipient_by_id.get(target)
+        name = names.get(target) or (system.legal_name or system.name if system is not None else None)
+        if name is None and recipient is not None:
+            name = recipient.name.get("en") or next(iter(recipient.name.values()))
+        out.append((target, name or target, pack.disclosures_reference or pack.id))
+    return out
+
+
 def create_tasks(session: Session, *, declaration: Declaration, request: RightsRequest, actor: str) -> int:
     """The request's fulfilment tasks for every controller party to it; the number created."""
     if RequestType(request.type) not in CHANGES_DATA or request.tasks:
@@ -76,13 +103,25 @@ def create_tasks(session: Session, *, declaration: Declaration, request: RightsR
                     label=f"{request.type} in {dataset.name or dataset.id} (the connector engine runs it)",
                 )
             )
-        for target, name in notify_targets(declaration, controller_id):
+        declared = notify_targets(declaration, controller_id)
+        for target, name in declared:
             request.tasks.append(
                 RequestTask(
                     controller_id=controller_id,
                     kind=NOTIFY,
                     target=target,
                     label=f"tell {name} of the {request.type} (Art. 19)",
+                )
+            )
+        for target, name, law in disclosed_to(session, declaration, request, controller_id):
+            if target in {t for t, _ in declared}:
+                continue
+            request.tasks.append(
+                RequestTask(
+                    controller_id=controller_id,
+                    kind=NOTIFY,
+                    target=target,
+                    label=f"send the {request.type} to {name} (data disclosed to it in the past year; {law})",
                 )
             )
     session.flush()
@@ -100,6 +139,43 @@ def create_tasks(session: Session, *, declaration: Declaration, request: RightsR
         },
     )
     return len(request.tasks)
+
+
+def person_hashes(session: Session, request: RightsRequest) -> list[tuple[str, str]]:
+    """(kind, keyed hash) of every identifier of the person the request is about: the one they asked under
+    (the child's, for a guardian's request) and, once the person is found, every identifier on record."""
+    found: list[tuple[str, str]] = []
+    if request.filed_by == FiledBy.guardian:
+        if request.on_behalf_kind and request.on_behalf_hash:
+            found.append((request.on_behalf_kind, request.on_behalf_hash))
+    else:
+        found.append((request.identifier_kind, request.identifier_hash))
+    if request.subject_id is not None:
+        try:
+            subject = identity.get_subject(session, request.subject_id)
+        except NotFound:
+            subject = None
+        if subject is not None:
+            found.extend((i.kind, i.hash) for i in subject.identifiers)
+    return list(dict.fromkeys(found))
+
+
+def record_task_disclosure(session: Session, *, request: RightsRequest, task: RequestTask, actor: str) -> None:
+    """An Art. 19 (PDPA s. 22(2)) notice ticked off as sent goes into the disclosure log."""
+    if task.kind != NOTIFY:
+        return
+    hashes = person_hashes(session, request)
+    kind, digest = hashes[0] if hashes else (None, None)
+    disclosures.record_disclosure(
+        session,
+        controller_id=task.controller_id,
+        kind=disclosures.DisclosureKind.recipient_notice,
+        recipient=task.target,
+        actor=actor,
+        subject_kind=kind or "email",
+        subject_hash=digest,
+        reference=request.reference,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -189,23 +265,6 @@ def _end_of(day: date) -> datetime:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
-def build_package(session: Session, *, declaration: Declaration, request: RightsRequest) -> tuple[str, bytes]:
-    """The zip answering an access or portability request: (file name, bytes), from ``requests.package``.
-
-    Until that builder is installed the request cannot be answered (nor refused under the PDPA, which needs
-    the copy): a ``Conflict`` that changes nothing.
-    """
-    try:
-        builder = importlib.import_module("dataright.requests.package")
-    except ModuleNotFoundError:
-        raise Conflict(
-            f"request {request.reference}: the access package builder (dataright.requests.package) is not "
-            "installed on this server, so the package cannot be made yet"
-        ) from None
-    filename, data = builder.build_package(session, declaration=declaration, request=request)
-    return str(filename), bytes(data)
-
-
 def keep_copy_after_refusal(
     session: Session, *, declaration: Declaration, request: RightsRequest, until: date, now: datetime
 ) -> None:
@@ -234,9 +293,26 @@ def carry_out(
             delivery.DownloadGrant(request_id=request.id, package_id=package.id, expires_at=package.expires_at)
         )
         link = f"{base_url}/api/v1/requests/{request.reference}/package?token={token}"
+        hashes = person_hashes(session, request)
+        disclosures.record_disclosure(
+            session,
+            controller_id=request.controller_id,
+            kind=disclosures.DisclosureKind.access_package
+            if kind is RequestType.access
+            else disclosures.DisclosureKind.portability_package,
+            recipient="guardian" if request.filed_by == FiledBy.guardian else disclosures.DATA_SUBJECT,
+            actor=actor,
+            subject_kind=hashes[0][0] if hashes else "email",
+            subject_hash=hashes[0][1] if hashes else None,
+            reference=request.reference,
+        )
         return Reply(link=link, link_expires_on=expires_on)
     if kind is RequestType.erasure:
         kept = kept_items(declaration, request, today)
         _erase(session, request, actor)
         return Reply(kept_items=kept)
+    if kind in (RequestType.withdraw_consent, RequestType.objection):
+        return Reply(
+            ledger_events=ledger.record_in_ledger(session, declaration=declaration, request=request, actor=actor)
+        )
     return Reply()

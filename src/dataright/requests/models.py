@@ -1,5 +1,5 @@
 """The requests domain's tables: requests, the controllers party to each, fulfilment tasks, verification
-challenges and access packages.
+challenges, access packages and the disclosure log.
 
 No column holds the requester's identity in clear: ``identifier_hash`` is the identity domain's keyed hash
 (for finding the person and spotting a repeat), ``identifier_ciphertext`` is AES-GCM (to write back to them).
@@ -148,4 +148,36 @@ class RequestPackage(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     downloads: Mapped[int] = mapped_column(Integer(), default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Disclosure(Base):
+    """One disclosure or use of personal data the platform made or saw made: to whom, why, how much, when.
+
+    The person is held as the identity domain's keyed hash only (``subject_kind`` + ``subject_hash``), so the
+    log can answer "what was disclosed about this person in the past year" (PDPA s. 21(1)(b)) and "whom must
+    we tell of a correction" (PDPA s. 22(2), GDPR Art. 19) without keeping who they are. A row without a
+    subject counts people disclosed together (an audience export recorded as a total).
+    """
+
+    __tablename__ = "disclosures"
+    __table_args__ = (
+        Index("ix_disclosures_subject", "subject_hash", "disclosed_at"),
+        Index("ix_disclosures_controller_time", "controller_id", "disclosed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    controller_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(200))
+    """A system or recipient id of the declaration, ``data_subject`` for the person themself, or a name."""
+    purpose: Mapped[str | None] = mapped_column(String(80), default=None)
+    subject_kind: Mapped[str | None] = mapped_column(String(20), default=None)
+    subject_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    people: Mapped[int] = mapped_column(Integer(), default=1)
+    records: Mapped[int | None] = mapped_column(Integer(), default=None)
+    reference: Mapped[str | None] = mapped_column(String(80), default=None)
+    """What it answered or came from: a request or breach reference, an export id (never personal data)."""
+    disclosed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -137,16 +137,36 @@ def denied(
     request: RightsRequest,
     *,
     reason: str,
+    note: str | None,
     authority_name: str,
     authority_url: str,
 ) -> None:
+    """The refusal: the reason's code (translated in the template), staff's own words to the person if any."""
     _send(
         session,
         declaration,
         request,
         "request_denied",
         "denied",
-        {"reason": reason, "authority_name": authority_name, "authority_url": authority_url, "fee": request.fee or ""},
+        {
+            "reason": reason,
+            "note": note or "",
+            "authority_name": authority_name,
+            "authority_url": authority_url,
+            "fee": request.fee or "",
+        },
+    )
+
+
+def expired(session: Session, declaration: Declaration, request: RightsRequest) -> None:
+    """The request was never confirmed: it expired and nothing was done."""
+    _send(
+        session,
+        declaration,
+        request,
+        "request_expired",
+        "expired",
+        {"request_type": request.type, "received_on": _iso(request.received_on)},
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dataright.consent.schemas import EventOut, PreferenceOut
 from dataright.errors import ValidationFailed
 from dataright.requests.lifecycle import Channel, DenialReason
-from dataright.requests.models import RequestTask, RightsRequest
+from dataright.requests.models import Disclosure, RequestTask, RightsRequest
 
 MAX_DETAILS = 4000
 
@@ -169,3 +169,28 @@ class LookupOut(BaseModel):
     requests: list[RequestOut]
     consents: list[EventOut]
     preferences: list[PreferenceOut]
+
+
+class DisclosureOut(BaseModel):
+    """One row of the disclosure log; the person appears as a keyed hash at most."""
+
+    id: int
+    controller_id: str
+    kind: str
+    recipient: str
+    purpose: str | None
+    subject_kind: str | None
+    subject_hash: str | None
+    people: int
+    records: int | None
+    reference: str | None
+    disclosed_at: datetime
+    actor: str
+
+    @classmethod
+    def of(cls, row: Disclosure) -> DisclosureOut:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class DisclosureListOut(BaseModel):
+    disclosures: list[DisclosureOut]

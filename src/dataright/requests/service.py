@@ -8,7 +8,7 @@ the message to the person is written to the mail outbox in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -372,7 +372,7 @@ def deny(
         fulfilment.keep_copy_after_refusal(session, declaration=declaration, request=request, until=kept, now=now)
     session.flush()
     name, url = authority_of(declaration, request.controller_id, request.language)
-    notify.denied(session, declaration, request, reason=note or reason.value, authority_name=name, authority_url=url)
+    notify.denied(session, declaration, request, reason=reason.value, note=note, authority_name=name, authority_url=url)
     return request
 
 
@@ -397,7 +397,12 @@ def complete(
         Status.completed,
         actor=actor,
         why="completed",
-        details={"tasks": len(request.tasks), "kept_items": len(reply.kept_items), "package": bool(reply.link)},
+        details={
+            "tasks": len(request.tasks),
+            "kept_items": len(reply.kept_items),
+            "package": bool(reply.link),
+            "ledger_events": reply.ledger_events,
+        },
     )
     notify.completed(
         session,
@@ -425,6 +430,7 @@ def complete_task(
         raise Conflict(f"task #{task_id} of request {request.reference} is done already")
     task.status, task.done_by, task.done_at, task.note = "done", actor, utcnow(), note
     session.flush()
+    fulfilment.record_task_disclosure(session, request=request, task=task, actor=actor)
     audit(
         session,
         actor=actor,
@@ -440,8 +446,15 @@ def complete_task(
 # ------------------------------------------------------------------------------------------------
 # sweeps: expiry and reminders
 # ------------------------------------------------------------------------------------------------
-def expire_unverified(session: Session, *, controller_ids: Iterable[str], now: datetime | None = None) -> int:
-    """Expire requests whose requester never proved who they are within ``VERIFY_WITHIN``; the count."""
+def expire_unverified(
+    session: Session,
+    *,
+    controller_ids: Iterable[str],
+    declaration_of: Callable[[str], Declaration],
+    now: datetime | None = None,
+) -> int:
+    """Expire requests whose requester never proved who they are within ``VERIFY_WITHIN``, telling each one
+    (``request_expired``, in their language); the count. ``declaration_of`` gives a controller's declaration."""
     now = now or utcnow()
     stale = session.execute(
         select(RightsRequest).where(
@@ -460,6 +473,7 @@ def expire_unverified(session: Session, *, controller_ids: Iterable[str], now: d
             why=f"identity not verified within {VERIFY_WITHIN.days} days",
             now=now,
         )
+        notify.expired(session, declaration_of(request.controller_id), request)
         count += 1
     return count
 

@@ -38,7 +38,7 @@ from dataright.retention.policies import Problem, RulePolicy, erased_values, pro
 from dataright.retention.sweeps import ProgressFn, RuleSweep, TableCounts
 from dataright.storage.engine import session_scope
 
-DEFAULT_BATCH = 10_000
+DEFAULT_BATCH = 50_000
 
 
 class RetentionRefused(ValidationFailed):

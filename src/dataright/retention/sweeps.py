@@ -5,7 +5,8 @@ walks the primary key in batches: one statement puts the next ``batch_size`` key
 key done into a temporary table (``... WHERE <due> AND pk > :last ORDER BY pk LIMIT n``: an index range, so
 no batch rescans what earlier ones passed), and the batch's ``DELETE`` / ``UPDATE`` statements join that
 table, in one transaction. Nothing travels through Python but counts and the batch's last key. The same
-form runs on PostgreSQL, MariaDB and SQLite.
+form runs on PostgreSQL, MariaDB and SQLite; on PostgreSQL a batch that only deletes rows is a plain keyset
+range instead (``_delete_batch``).
 
 Deletion reuses the engine's erasure (``SqlConnector.erase_rows``): a ``delete_row`` table loses the row, a
 ``fields`` table has each field's strategy applied, and a legal hold keeps its fields (and the row, whose
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, and_, any_, case, delete, false, func, literal, not_, or_, select, true, update
+from sqlalchemy import Column, and_, case, delete, false, func, literal, not_, or_, select, true, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from dataright.connectors.base import (
@@ -40,6 +41,9 @@ from dataright.connectors.sql.connector import PSEUDONYM_PREFIX, SqlConnector, _
 from dataright.declarations.datasets import DataField, FlagRestriction, SideTableRestriction, Strategy
 from dataright.engine.graph import GraphInvalid, build_graph
 from dataright.retention.policies import RulePolicy, TablePolicy, erased_values
+
+FINISHED = object()
+"""The last key of a batch that took every remaining row."""
 
 ProgressFn = Callable[[str, int], None]
 """Called with (``dataset.table``, rows) after each batch."""
@@ -92,7 +96,7 @@ class RuleSweep:
         *,
         people: Sequence[Identities] = (),
         pseudonymise: Pseudonymiser,
-        batch_size: int = 10_000,
+        batch_size: int = 50_000,
     ) -> None:
         self.connector = connector
         self.policy = policy
@@ -316,6 +320,7 @@ class RuleSweep:
             step = StepResult(self.policy.dataset.id, tp.table.name)
             batch = where if last is None else and_(where, key > last)
             done, last = self._batch(tp, batch, step, last)
+            finished = last is FINISHED
             if not done:
                 break
             counts.batches += 1
@@ -326,12 +331,14 @@ class RuleSweep:
                 break
             if progress is not None:
                 progress(str(tp.ref), done)
+            if finished:
+                break
         if tp.root and self.policy.deactivate is not None:
             counts.deactivated = self._deactivate(tp, progress)
         return counts
 
     def _plain_delete(self, tp: TablePolicy) -> bool:
-        """On PostgreSQL a batch that only deletes rows is one statement (see ``_delete_batch``)."""
+        """On PostgreSQL a batch that only deletes rows is a keyset range (see ``_delete_batch``)."""
         return (
             self.connector.engine.dialect.name == "postgresql"
             and tp.action in ("delete", "erase")
@@ -340,25 +347,28 @@ class RuleSweep:
         )
 
     def _delete_batch(self, tp: TablePolicy, where: Any, step: StepResult) -> tuple[int, Any]:
-        """``DELETE ... WHERE pk = ANY(ARRAY(SELECT pk ... WHERE <due> AND pk > :last ORDER BY pk LIMIT n))``,
-        its count and last key read from its ``RETURNING`` in the same statement: the subquery runs once (an
-        ``IN (SELECT ... LIMIT n)`` would be planned as a join that rescans the table every batch)."""
+        """A keyset range: the batch's upper key found by one indexed query (``... WHERE <due> AND pk > :last
+        ORDER BY pk OFFSET n-1 LIMIT 1``), then one ``DELETE ... WHERE <due> AND pk > :last AND pk <= :upper``
+        that walks that range of the primary key once. No list of keys is built, and nothing rescans the
+        table (an ``IN (SELECT ... LIMIT n)`` would). The last batch has no upper key: it takes the rest and
+        returns the ``FINISHED`` marker."""
         t = self._t(tp)
         key = self.key(tp)
-        batch = select(key).where(where).order_by(key).limit(self.batch_size)
-        gone = delete(t).where(key == any_(func.array(batch.scalar_subquery()))).returning(key).cte("gone")
+        upper_of = select(key).where(where).order_by(key).offset(self.batch_size - 1).limit(1)
         try:
             with self.connector.engine.begin() as conn:
-                # each batch's key bound is planned afresh: a cached generic plan cannot know that ``pk > :last``
-                # leaves a small range and falls back to reading and sorting the whole table
+                # each batch is planned for its own bounds: a cached generic plan cannot know that the key
+                # range is small and may read and sort the whole table
                 conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
-                rows, last = conn.execute(select(func.count(), func.max(gone.c[key.name]))).one()
+                upper = conn.execute(upper_of).scalar_one_or_none()
+                bounded = where if upper is None else and_(where, key <= upper)
+                rows = int(conn.execute(delete(t).where(bounded)).rowcount or 0)
         except IntegrityError as exc:
             raise DatasetMismatch([f"{tp.ref}: {_reason(exc)}"]) from None
         except (DBAPIError, SQLAlchemyError) as exc:
             raise DatastoreUnavailable(self.policy.dataset.id, _reason(exc), tp.table.name) from None
-        step.deleted = int(rows)
-        return int(rows), last
+        step.deleted = rows
+        return rows, FINISHED if upper is None else upper
 
     def _batch(self, tp: TablePolicy, where: Any, step: StepResult, after: Any) -> tuple[int, Any]:
         """One batch in one transaction: (rows in it, its last key). The batch's statements join its keys and

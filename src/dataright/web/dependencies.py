@@ -57,7 +57,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
-from dataright.access.scopes import ADMIN, CONSENT_READ, CONSENT_WRITE, REQUESTS_READ, REQUESTS_WRITE
+from dataright.access.scopes import (
+    ADMIN,
+    CONSENT_READ,
+    CONSENT_WRITE,
+    DISCLOSURES_READ,
+    REQUESTS_READ,
+    REQUESTS_WRITE,
+)
 from dataright.access.service import (
     KeyVerifier,
     ensure_all_controllers,
@@ -82,6 +89,7 @@ __all__ = [
     "ConsentQueryWriter",
     "ConsentReader",
     "ConsentWriter",
+    "DisclosuresQueryReader",
     "ReadSession",
     "Registry",
     "RequestsQueryReader",
@@ -257,6 +265,7 @@ ConsentQueryReader = Annotated[VerifiedKey, Depends(require_scope(CONSENT_READ, 
 ConsentQueryWriter = Annotated[VerifiedKey, Depends(require_scope(CONSENT_WRITE, controller_query=True))]
 RequestsQueryReader = Annotated[VerifiedKey, Depends(require_scope(REQUESTS_READ, controller_query=True))]
 RequestsQueryWriter = Annotated[VerifiedKey, Depends(require_scope(REQUESTS_WRITE, controller_query=True))]
+DisclosuresQueryReader = Annotated[VerifiedKey, Depends(require_scope(DISCLOSURES_READ, controller_query=True))]
 
 
 class WindowLimiter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -12,11 +13,17 @@ from dataright.cli.main import app
 runner = CliRunner()
 
 
-def test_deadline_prints_statutory_promised_and_binding_dates(examples_dir: Path) -> None:
+def test_deadline_prints_statutory_promised_and_binding_dates(examples_dir: Path, tmp_path: Path) -> None:
+    # NexaLearn promises no extension ("senest innen 30 dager"); a copy that declares two more months shows the limit.
+    root = tmp_path / "nexalearn"
+    shutil.copytree(examples_dir / "nexalearn", root)
+    organisation = root / "organisation.yaml"
+    text = organisation.read_text(encoding="utf-8")
+    organisation.write_text(text.replace("  response_time: P30D", "  extension: P2M\n  response_time: P30D", 1))
     result = runner.invoke(
         app,
         ["requests", "deadline", "--controller", "nexalearn", "--received", "2026-03-02", "--type", "access",
-         "--declarations", str(examples_dir / "nexalearn")],
+         "--declarations", str(root)],
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output

@@ -77,6 +77,19 @@ def test_unknown_reference_suggests_the_close_id(examples_dir: Path, tmp_path: P
     assert "unknown system or recipient 'strpe' (did you mean 'stripe'?)" in problem.message
 
 
+def test_an_unknown_jurisdiction_is_a_validation_error_at_its_line(examples_dir: Path, tmp_path: Path) -> None:
+    root = _copy(examples_dir, tmp_path)
+    organisation = root / "organisation.yaml"
+    text = organisation.read_text(encoding="utf-8").replace("jurisdiction: gdpr-no", "jurisdiction: gdpr-nor", 1)
+    organisation.write_text(text, encoding="utf-8")
+    with pytest.raises(DeclarationInvalid) as caught:
+        load(root)
+    [problem] = caught.value.problems
+    assert (problem.file.endswith("organisation.yaml"), problem.line) == (True, _line_of(organisation, "gdpr-nor"))
+    assert problem.path == "controllers[0].jurisdiction"
+    assert "unknown jurisdiction 'gdpr-nor' (did you mean 'gdpr-no'?)" in problem.message
+
+
 def test_unknown_field_is_an_error(examples_dir: Path, tmp_path: Path) -> None:
     root = _copy(examples_dir, tmp_path)
     org = root / "organisation.yaml"

@@ -133,8 +133,14 @@ def test_nestpros_has_a_30_day_clock_and_no_fixed_extension(nestpros: Declaratio
     assert "when" in deadline.extension_condition
 
 
+def _with_extension(d: Declaration, extension: str) -> Declaration:
+    """NexaLearn promises no extension ("senest innen 30 dager"); these tests need a controller that declares one."""
+    rights = d.rights.model_copy(update={"extension": Period.parse(extension)})  # type: ignore[union-attr]
+    return d.model_copy(update={"rights": rights})
+
+
 def test_an_extension_needs_its_notice_before_the_first_deadline(nexalearn: Declaration) -> None:
-    deadline = deadline_for(nexalearn, "nexalearn", date(2026, 3, 2))
+    deadline = deadline_for(_with_extension(nexalearn, "P2M"), "nexalearn", date(2026, 3, 2))
 
     assert extended_due(deadline, notice_sent=date(2026, 3, 20)) == date(2026, 6, 1)
     assert extended_due(deadline, notice_sent=date(2026, 4, 1), until=date(2026, 5, 15)) == date(2026, 5, 15)

@@ -86,13 +86,22 @@ class Jurisdiction(Model):
     response: ResponseRule
     child_consent_age: int
     child_consent_reference: str
+    child_consent_scope: Literal["information_society_services", "all_processing", "guidance"] = "all_processing"
+    """What the age rests on and covers: GDPR Art. 8 and the national ages apply to information society services
+    offered directly to a child; ``guidance``: no law sets an age, an authority's guidance does (PDPC)."""
     breach: BreachRule
     home_region: tuple[Country, ...]
     adequate_countries: tuple[Country, ...]
     transfer_reference: str
     authority: Authority
+    citation_style: Literal["gdpr", "plain"] = "plain"
+    """``gdpr``: articles are cited in each language's own style (``notice.citations``); ``plain``: as written."""
     refusal_copy_kept: Period | None = None
     """How long a copy of the personal data asked for is kept after an access request is refused (PDPA)."""
+    disclosures_covered: Period | None = None
+    """How far back an access reply lists how the person's data was used or disclosed, and a correction goes to
+    every organisation it was disclosed to (PDPA s. 21(1)(b) and s. 22(2): the year before the request)."""
+    disclosures_reference: str | None = None
 
     def citation(self, basis: LegalBasis) -> str:
         return self.legal_bases.get(basis, "")

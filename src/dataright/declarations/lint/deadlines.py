@@ -7,6 +7,7 @@ one from every start date in a four-year cycle (leap year included).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,12 +34,22 @@ class Overrun:
         return self.count > 0
 
 
-def overrun(own: Period, limit: Period) -> Overrun:
+def chained(periods: Period | Sequence[Period], start: datetime) -> datetime:
+    """The end of ``periods`` run one after the other from ``start``: a deadline, then its extension counted on
+    from the day the deadline ends (30 days then 2 months from 31 January end on 1 May, not 30 April)."""
+    end = start
+    for period in (periods,) if isinstance(periods, Period) else periods:
+        end = period.after(end)
+    return end
+
+
+def overrun(own: Period | Sequence[Period], limit: Period | Sequence[Period]) -> Overrun:
+    """How often ``own`` ends after ``limit``; either may be a chain of periods (deadline, extension)."""
     count = 0
     first: datetime | None = None
     for offset in range(_CYCLE_DAYS):
         start = _CYCLE_START + timedelta(days=offset)
-        if own.after(start) > limit.after(start):
+        if chained(own, start) > chained(limit, start):
             count += 1
             first = first or start
     return Overrun(count, _CYCLE_DAYS, first)

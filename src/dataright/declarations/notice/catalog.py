@@ -1,8 +1,8 @@
 """Which msgids the documents use, found the way ``pybabel extract`` finds them.
 
 Templates are read with Jinja2's Babel extractor, Python modules of this package and of ``ropa``
-with Babel's Python extractor (``_`` and the ``N_`` marker), and the fideslang category names are
-added because they are translated by value. A test checks every catalog covers this set, so no
+with Babel's Python extractor (``_`` and the ``N_`` marker; the readable fideslang category names are ``N_``
+entries of ``categories.py``). A test checks every catalog covers this set, so no
 English text reaches a Norwegian or Swedish document. The extraction itself is the shared
 ``MessageCatalog``'s (``dataright.declarations.catalogs``).
 

@@ -12,7 +12,6 @@ from importlib.resources.abc import Traversable
 from babel.support import NullTranslations
 
 from dataright.declarations.catalogs import N_, SOURCE_LANGUAGE, MessageCatalog
-from dataright.declarations.taxonomy import fides_category_names
 
 DOMAIN = "notice"
 
@@ -28,17 +27,11 @@ __all__ = [
 ]
 
 
-def _category_names() -> set[str]:
-    # fideslang category names are translated by value, so they are msgids too.
-    return set(fides_category_names().values())
-
-
 CATALOG = MessageCatalog(
     package=__package__ or "dataright.declarations.notice",
     domain=DOMAIN,
     python_packages=("dataright.declarations.notice", "dataright.declarations.ropa"),
     template_package="dataright.declarations.notice",
-    extra_msgids=_category_names,
 )
 
 

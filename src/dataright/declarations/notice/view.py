@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataright.declarations.jurisdictions import Jurisdiction, get_jurisdiction
+from dataright.declarations.notice.categories import category_label
+from dataright.declarations.notice.citations import cite
 from dataright.declarations.notice.facts import recipients_of, systems_of, third_country_transfers
 from dataright.declarations.notice.i18n import gettext
 from dataright.declarations.notice.labels import label, right_description
@@ -29,7 +31,6 @@ from dataright.declarations.schema import (
     RightsHandling,
     System,
 )
-from dataright.declarations.taxonomy import fides_category_names
 from dataright.errors import NotFound, ValidationFailed
 
 
@@ -202,8 +203,15 @@ class ChildrenView:
     consent_age: int
     statutory_age: int
     reference: str
+    scope: str
+    """Where the statutory age comes from: ``information_society_services`` (GDPR Art. 8 and the national ages,
+    which apply to such services offered directly to a child), ``all_processing`` or ``guidance`` (no law sets
+    an age; an authority's guidance does)."""
     subjects: list[str]
-    guardian_purposes: list[str]
+    consent_purposes: list[str]
+    """Purposes resting on consent for which a guardian consents on a young child's behalf."""
+    contract_purposes: list[str]
+    """Purposes resting on a contract, which a guardian enters into on a young child's behalf."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,7 @@ class NoticeView:
     effective_date: str
     history: list[ChangeView]
     change_notification: str
+    security: str
 
 
 def check_publishable(declaration: Declaration, controller_id: str, lang: str) -> Controller:
@@ -279,7 +288,7 @@ class _Builder:
         self.handling: RightsHandling = declaration.rights_of(controller.id)
 
     # -- small helpers -----------------------------------------------------------------------
-    def t(self, text: Mapping[Any, str] | None) -> str:
+    def t(self, text: Mapping[Any, str] | str | None) -> str:
         return localized(text, self.lang, self.fallback)
 
     def _(self, message: str) -> str:
@@ -289,11 +298,11 @@ class _Builder:
         if contact is None:
             return None
         return ContactView(
-            name=contact.name or "",
+            name=self.t(contact.name),
             email=contact.email or "",
             phone=contact.phone or "",
             url=contact.url or "",
-            address=contact.address or "",
+            address=self.t(contact.address),
         )
 
     def controller_name(self, controller_id: str) -> str:
@@ -308,7 +317,7 @@ class _Builder:
         custom = self.d.category_by_id.get(key)
         if custom is not None:
             return self.t(custom.name)
-        return self._(fides_category_names().get(key, key))
+        return category_label(key, self.lang)
 
     def names_for(self, purposes: Iterable[Purpose]) -> list[str]:
         return [self.t(p.name) for p in purposes]
@@ -337,10 +346,13 @@ class _Builder:
             cookies=self.cookies(),
             children=self.children(),
             automated=self.automated(),
-            version=meta.version,
+            version=meta.version or "",
             effective_date=long_date(meta.effective_date, self.lang),
-            history=[ChangeView(h.version, long_date(h.date, self.lang), self.t(h.summary)) for h in meta.history],
+            history=[
+                ChangeView(h.version or "", long_date(h.date, self.lang), self.t(h.summary)) for h in meta.history
+            ],
             change_notification=self.t(meta.change_notification),
+            security=self.t(self.c.security_measures),
         )
 
     def who(self) -> ControllerView:
@@ -349,7 +361,7 @@ class _Builder:
             legal_name=c.legal_name,
             display_name=c.display_name if c.display_name and c.display_name != c.legal_name else "",
             registration_number=c.registration_number or "",
-            address=c.address or "",
+            address=self.t(c.address),
             country=country(c.country, self.lang),
             website=c.website or "",
             contact=self.contact(c.contact) or ContactView(),
@@ -360,7 +372,7 @@ class _Builder:
     def groups(self) -> list[GroupView]:
         return [
             GroupView(
-                name=g.name,
+                name=self.t(g.name),
                 description=self.t(g.description),
                 parent=self.controller_name(g.parent) if g.parent else "",
                 members=[self.controller_name(m) for m in g.members],
@@ -383,7 +395,7 @@ class _Builder:
                     contact_point=self.controller_name(a.contact_point),
                     contact=(self.contact(point.contact) if point else None) or ContactView(),
                     essence=self.t(a.essence),
-                    reference=a.reference or "",
+                    reference=self.t(a.reference),
                 )
             )
         return out
@@ -395,7 +407,7 @@ class _Builder:
             name=self.t(p.name),
             description=self.t(p.description),
             legal_basis=label(p.legal_basis, self.lang) if p.legal_basis else "",
-            citation=self.pack.citation(p.legal_basis) if p.legal_basis else "",
+            citation=cite(self.pack.citation(p.legal_basis), self.pack, self.lang) if p.legal_basis else "",
             legitimate_interest=self.t(p.legitimate_interest),
             special_condition=label(p.special_category_condition, self.lang) if p.special_category_condition else "",
             subjects=[self.t(self.d.subject_by_id[s].name) for s in p.data_subjects if s in self.d.subject_by_id],
@@ -404,7 +416,7 @@ class _Builder:
                 SourceView(
                     type=label(s.type, self.lang),
                     name=self.t(s.name),
-                    system=self.d.system_by_id[s.system].name if s.system in self.d.system_by_id else "",
+                    system=self.t(self.d.system_by_id[s.system].name) if s.system in self.d.system_by_id else "",
                 )
                 for s in p.sources
             ],
@@ -415,7 +427,7 @@ class _Builder:
 
     def recipient_name(self, key: str) -> str:
         if key in self.d.system_by_id:
-            return self.d.system_by_id[key].name
+            return self.t(self.d.system_by_id[key].name)
         if key in self.d.recipient_by_id:
             return self.t(self.d.recipient_by_id[key].name)
         return key
@@ -428,7 +440,7 @@ class _Builder:
     def systems(self) -> list[SystemView]:
         return [
             SystemView(
-                name=s.name,
+                name=self.t(s.name),
                 legal_name=s.legal_name if s.legal_name and s.legal_name != s.name else "",
                 role=label(s.role, self.lang),
                 description=self.t(s.description),
@@ -457,9 +469,9 @@ class _Builder:
         views = [
             TransferView(
                 country=country(f.country, self.lang),
-                recipient=f.via.name if isinstance(f.via, System) else self.t(f.via.name),
+                recipient=self.t(f.via.name),
                 mechanism=label(f.mechanism, self.lang) if f.mechanism else "",
-                reference=(f.declared.reference or f.declared.derogation or "") if f.declared else "",
+                reference=self.t(f.declared.reference or f.declared.derogation) if f.declared else "",
                 note=self.t(f.declared.note) if f.declared else "",
             )
             for f in facts
@@ -500,7 +512,7 @@ class _Builder:
                 description=self.t(h.description),
                 period=duration(h.duration, self.lang),
                 trigger=label(h.trigger, self.lang),
-                reference=h.reference,
+                reference=self.t(h.reference),
             )
             for h in self.legal_holds()
         ]
@@ -509,18 +521,24 @@ class _Builder:
         h = self.handling
         rule = self.pack.response
         deadline = _stricter(rule.deadline, h.response_time)
-        extension = _stricter(rule.extension, h.extension) if rule.extension else None
+        # A controller that promises its own deadline and declares no extension offers none: the notice must not
+        # add the law's (NexaLearn: "senest innen 30 dager").
+        promises_no_extension = h.response_time is not None and h.extension is None
+        extension = _stricter(rule.extension, h.extension) if rule.extension and not promises_no_extension else None
         authority = self.c.supervisory_authority or self.pack.authority
         channels = [self.contact(x) or ContactView() for x in h.channels] or [
             self.contact(self.c.contact) or ContactView()
         ]
-        rights = [r for r in self.pack.rights if r in h.rights]
+        # The law's list is a floor, never a filter: a right the controller offers beyond its law is shown too.
+        rights = [r for r in Right if r in self.pack.rights or r in h.rights]
         return RightsView(
             rights=[RightView(label(r, self.lang), right_description(r, self.lang)) for r in rights],
-            deadline=duration(deadline, self.lang),
-            extension=duration(extension, self.lang) if extension else "",
-            extension_notice=duration(rule.extension_notice_within, self.lang) if rule.extension_notice_within else "",
-            reference=rule.reference,
+            deadline=duration(deadline, self.lang, words=True),
+            extension=duration(extension, self.lang, words=True) if extension else "",
+            extension_notice=duration(rule.extension_notice_within, self.lang, words=True)
+            if rule.extension_notice_within and (extension or rule.extension is None)
+            else "",
+            reference=cite(rule.reference, self.pack, self.lang),
             fee=label(h.fee, self.lang),
             verification=join((label(v, self.lang) for v in h.identity_verification), self.lang, "or"),
             channels=channels,
@@ -567,7 +585,7 @@ class _Builder:
         return [
             CookieView(
                 name=k.name,
-                provider=k.provider,
+                provider=self.t(k.provider),
                 category=label(k.category, self.lang),
                 duration=duration(k.duration, self.lang)
                 if isinstance(k.duration, Period)
@@ -588,12 +606,17 @@ class _Builder:
             for s in p.data_subjects
             if s in self.d.subject_by_id and self.d.subject_by_id[s].child
         )
+        guarded = [p for p in self.purposes if p.guardian_consent and self.d.is_child_purpose(p)]
         return ChildrenView(
             consent_age=self.pack.consent_age(self.handling.consent_age),
             statutory_age=self.pack.child_consent_age,
-            reference=self.pack.child_consent_reference,
+            reference=cite(self.pack.child_consent_reference, self.pack, self.lang),
+            scope=self.pack.child_consent_scope,
             subjects=list(subjects),
-            guardian_purposes=self.names_for(p for p in self.purposes if p.guardian_consent),
+            # A guardian acts for the child only where the child would: consenting, or entering into a contract.
+            # Legitimate interests and legal obligations need no one's agreement, so no guardian "acts" there.
+            consent_purposes=self.names_for(p for p in guarded if p.legal_basis in _CONSENT_BASES),
+            contract_purposes=self.names_for(p for p in guarded if p.legal_basis == LegalBasis.contract),
         )
 
     def automated(self) -> list[AutomatedView]:
@@ -607,6 +630,9 @@ class _Builder:
             for p in self.purposes
             if (adm := p.automated_decision_making) is not None
         ]
+
+
+_CONSENT_BASES = (LegalBasis.consent, LegalBasis.deemed_consent)
 
 
 def _stricter(statutory: Period | None, own: Period | None) -> Period:

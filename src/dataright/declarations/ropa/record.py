@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataright.declarations.jurisdictions import get_jurisdiction
+from dataright.declarations.notice.categories import category_label
 from dataright.declarations.notice.facts import recipients_of, systems_of, third_country_transfers
 from dataright.declarations.notice.i18n import N_, gettext
 from dataright.declarations.notice.labels import label
 from dataright.declarations.notice.words import country, duration, join, localized
 from dataright.declarations.schema import Contact, Controller, Declaration, Purpose, System
-from dataright.declarations.taxonomy import fides_category_names
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class _Row:
         names = []
         for key in self.p.data_categories:
             custom = self.d.category_by_id.get(key)
-            name = self.t(custom.name) if custom else self._(fides_category_names().get(key, key))
+            name = self.t(custom.name) if custom else category_label(key, self.lang)
             special = self._("special category of personal data") if self.d.is_special(key) else ""
             special = f" ({special})" if special else ""
             names.append(name + special)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 
 # -- child-data-without-guardian-consent ------------------------------------------------------------
-def test_childrens_data_without_guardian_consent_is_an_error(draft) -> None:
-    [finding] = draft.purpose("teaching", guardian_consent=False).findings("child-data-without-guardian-consent")
-    assert finding.path == ("purposes", 1, "data_subjects", 1)
-    assert "'child-student'" in finding.message
+def test_childrens_data_on_consent_without_guardian_consent_is_an_error(draft) -> None:
+    changed = draft.purpose("analytics", data_subjects=("visitor", "child-student"))
+    [finding] = changed.findings("child-data-without-guardian-consent")
+    assert finding.path == ("purposes", 5, "data_subjects", 1)
+    assert "'analytics' rests on consent" in finding.message and "'child-student'" in finding.message
+
+
+def test_childrens_data_on_a_contract_or_legitimate_interests_needs_no_guardian_consent(draft) -> None:
+    # GDPR Art. 8 concerns consent only; a purpose on another basis rests on no one's consent.
+    changed = draft.purpose("teaching", guardian_consent=False).purpose("security", guardian_consent=False)
+    assert changed.findings("child-data-without-guardian-consent") == []
 
 
 def test_adults_data_needs_no_guardian_consent(draft) -> None:

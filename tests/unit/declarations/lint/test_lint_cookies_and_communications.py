@@ -8,6 +8,8 @@ def test_a_non_necessary_cookie_without_a_consent_purpose_is_an_error(draft) -> 
     [finding] = draft.item("cookies", "_ga", field="name", consent_purpose=None).findings("cookie-without-consent")
     assert finding.path == ("cookies", 4, "consent_purpose")
     assert "performance cookie '_ga' is not strictly necessary" in finding.message
+    # Consent to cookies is the ePrivacy Directive's, in the GDPR's sense of consent; not a legal basis of Art. 6.
+    assert finding.reference == "ePrivacy Directive Art. 5(3), with consent as defined in GDPR Art. 4(11) and 7"
 
 
 def test_a_cookie_under_a_purpose_not_based_on_consent_is_an_error(draft) -> None:

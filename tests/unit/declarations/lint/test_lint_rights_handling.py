@@ -40,6 +40,26 @@ def test_an_extension_longer_than_the_law_is_an_error(draft) -> None:
     assert finding.path == ("rights", "extension")
 
 
+def test_thirty_days_and_two_months_together_end_after_one_month_and_two_months(draft) -> None:
+    # From 31 January 2024: 30 days end on 1 March, two more months on 1 May; the law's three months on 30 April.
+    changed = draft.rights(response_time=Period.parse("P30D"), extension=Period.parse("P2M"))
+    [finding] = changed.findings("response-time-exceeds-statutory")
+    assert finding.path == ("rights", "extension")
+    assert "(from 2024-01-31: 2024-05-01 instead of 2024-04-30)" in finding.message
+    assert finding.reference == "GDPR Art. 12(3)"
+
+
+def test_thirty_days_and_one_more_month_stay_within_the_law(draft) -> None:
+    changed = draft.rights(response_time=Period.parse("P30D"), extension=Period.parse("P1M"))
+    assert changed.findings("response-time-exceeds-statutory") == []
+
+
+def test_an_extension_where_the_law_has_no_extension_period_is_an_error(under_pdpa) -> None:
+    changed = under_pdpa.rights(response_time=Period.parse("P30D"), extension=Period.parse("P1M"))
+    [finding] = changed.findings("response-time-exceeds-statutory")
+    assert "pdpa-sg sets no extension period" in finding.message
+
+
 def test_thirty_days_against_one_month_is_not_an_error(draft) -> None:
     assert draft.rights(response_time=Period.parse("P30D")).findings("response-time-exceeds-statutory") == []
 

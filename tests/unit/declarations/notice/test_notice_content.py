@@ -11,6 +11,7 @@ from dataright.declarations.loader import LoadedDeclaration
 from dataright.declarations.notice import Format, render_notice
 from dataright.declarations.notice.labels import label
 from dataright.declarations.notice.words import localized
+from dataright.declarations.periods import Period
 from dataright.declarations.schema import Declaration
 
 Shown = Callable[[str, str], str]
@@ -26,7 +27,7 @@ def _expected(d: Declaration, controller_id: str, lang: str) -> dict[str, list[s
     controller = d.controller_by_id[controller_id]
     purposes = d.purposes_of(controller_id)
     recipients = [
-        d.system_by_id[r].name if r in d.system_by_id else localized(d.recipient_by_id[r].name, lang, fallback)
+        localized(d.system_by_id[r].name if r in d.system_by_id else d.recipient_by_id[r].name, lang, fallback)
         for p in purposes
         for r in p.recipients
     ]
@@ -96,20 +97,57 @@ def test_transfers_name_the_country_in_the_notice_language_with_mechanism_and_re
 ) -> None:
     nb = shown(render_notice(nexalearn, "nexalearn", "nb", "html"), "html")
     assert "Marokko ScandiTek Standard personvernbestemmelser (standardavtaler)" in nb
-    assert "Commission Implementing Decision (EU) 2021/914, module 2" in nb
+    # The reference is a language map (item 7): the Norwegian notice cites the decision in Norwegian.
+    assert "Kommisjonens gjennomføringsbeslutning (EU) 2021/914, modul 2" in nb
+    assert "Commission Implementing Decision" not in nb
+    en = shown(render_notice(nexalearn, "nexalearn", "en", "html"), "html")
+    assert "Commission Implementing Decision (EU) 2021/914, module 2" in en
     assert "USA Stripe" in nb
     # Ireland and Norway are inside the EEA: no transfer to show.
     assert "Irland Stripe" not in nb
 
 
 @pytest.mark.parametrize("fmt", ["md", "html"])
-def test_the_response_deadline_is_the_controllers_stricter_promise(
+def test_the_response_deadline_is_the_controllers_stricter_promise_with_no_invented_extension(
     nexalearn: Declaration, shown: Shown, fmt: Format
 ) -> None:
-    # The GDPR allows one month; NexaLearn promises 30 days, and the extension rule still comes from the law.
+    # The GDPR allows one month and two more; NexaLearn promises "senest innen 30 dager" and no extension.
+    assert nexalearn.rights is not None and nexalearn.rights.extension is None
     text = shown(render_notice(nexalearn, "nexalearn", "en", fmt), fmt)
-    assert "at the latest within 30 days of receiving your request (Art. 12(3)). Where necessary," in text
-    assert "extend this by a further 2 months; we will then tell you within 1 month" in text
+    assert "at the latest within 30 days of receiving your request" in text
+    assert "extend this by a further" not in text and "tell you in writing within" not in text
+
+
+def test_a_declared_extension_is_offered_as_declared(nestit: Declaration, shown: Shown) -> None:
+    # NestIT: "within 30 days ... requires considerable effort ... within two months": 30 days and one more month.
+    text = shown(render_notice(nestit, "nestit-group-ab", "en", "md"), "md")
+    assert "extend this by a further" in text and "month" in text
+
+
+def test_a_gdpr_controller_promising_nothing_of_its_own_gets_the_laws_extension(
+    nexalearn: Declaration, shown: Shown
+) -> None:
+    rights = nexalearn.rights.model_copy(update={"response_time": None})  # type: ignore[union-attr]
+    d = nexalearn.model_copy(update={"rights": rights})
+    text = shown(render_notice(d, "nexalearn", "en", "md"), "md")
+    assert "extend this by a further" in text
+
+
+def test_every_example_declares_the_response_time_and_extension_its_source_notice_promises(
+    example: LoadedDeclaration,
+) -> None:
+    # From the source notices (shared/seeds): NexaLearn "senest innen 30 dager" (no extension); NestIT "within
+    # 30 days ... within two months" (30 days and one more month); Nestpros "within 30 calendar days", more time
+    # "with notification" (no period: the PDPA's written notice applies).
+    promised = {
+        "nexalearn": (Period.parse("P30D"), None),
+        "nestit-group": (Period.parse("P30D"), Period.parse("P1M")),
+        "nestpros": (Period.parse("P30D"), None),
+    }
+    d = example.declaration
+    for c in d.controllers:
+        h = d.rights_of(c.id)
+        assert (h.response_time, h.extension) == promised[d.organisation.id], c.id
 
 
 def test_the_pdpa_notice_has_no_extension_but_a_written_notice_of_delay(nestpros: Declaration, shown: Shown) -> None:
@@ -118,10 +156,84 @@ def test_the_pdpa_notice_has_no_extension_but_a_written_notice_of_delay(nestpros
     assert "extend this by a further" not in text
 
 
-def test_rights_are_only_those_both_the_law_and_the_controller_offer(nestpros: Declaration, shown: Shown) -> None:
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_rights_a_controller_offers_beyond_its_law_are_shown(nestpros: Declaration, shown: Shown, fmt: Format) -> None:
+    # The PDPA grants access, correction and withdrawal; Nestpros also promises deletion, restriction, portability
+    # and objection. The statutory list is a floor, never a filter.
+    text = shown(render_notice(nestpros, "nestpros", "en", fmt), fmt)
+    for right in (
+        "Right of access",
+        "Right to rectification",
+        "Right to withdraw consent",
+        "Right to lodge a complaint",
+    ):
+        assert right in text
+    for right in (
+        "Right to erasure",
+        "Right to restriction of processing",
+        "Right to data portability",
+        "Right to object",
+    ):
+        assert right in text
+
+
+def test_statutory_rights_are_shown_even_when_the_controller_leaves_one_out(
+    nexalearn: Declaration, shown: Shown
+) -> None:
+    rights = nexalearn.rights.model_copy(update={"rights": ("access", "rectification")})  # type: ignore[union-attr]
+    text = shown(render_notice(nexalearn.model_copy(update={"rights": rights}), "nexalearn", "en", "md"), "md")
+    assert "Right to erasure" in text and "Right to data portability" in text
+
+
+def test_singapore_citations_name_deemed_consent_by_conduct_and_the_business_improvement_schedule(
+    nestpros: Declaration, shown: Shown
+) -> None:
     text = shown(render_notice(nestpros, "nestpros", "en", "md"), "md")
-    assert "Right of access" in text and "Right to withdraw consent" in text
-    assert "Right to data portability" not in text  # the PDPA pack has no portability right
+    assert "Performance of a contract (PDPA s. 15(1) (deemed consent by conduct))" in text
+    assert "Business improvement (PDPA Second Schedule, Part 2, Division 2)" in text
+    assert "s. 15(3)" not in text and "First Schedule, Part 5" not in text
+
+
+def test_the_pdpc_age_is_called_guidance_not_law(nestpros: Declaration, shown: Shown) -> None:
+    text = shown(render_notice(nestpros, "nestpros", "en", "md"), "md")
+    assert "The law lets children" not in text
+    assert (
+        "The law sets no age for consent; guidance from the data protection authority, which is not itself law" in text
+    )
+    assert "for children under 18, a parent or guardian must consent on their behalf" in text
+
+
+@pytest.mark.parametrize(
+    ("d_name", "controller", "lang"), [("nexalearn", "nexalearn", "en"), ("nexalearn", "nexalearn", "nb")]
+)
+def test_the_gdpr_age_is_said_to_apply_to_information_society_services(
+    request: pytest.FixtureRequest, shown: Shown, d_name: str, controller: str, lang: str
+) -> None:
+    d = request.getfixturevalue(d_name)
+    text = shown(render_notice(d, controller, lang, "md"), "md")
+    expected = {
+        "en": "Where information society services are offered directly to a child",
+        "nb": "informasjonssamfunnstjenester",
+    }
+    assert expected[lang] in text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_declared_security_measures_reach_the_notice(nestpros: Declaration, shown: Shown, fmt: Format) -> None:
+    # "Encryption of sensitive data in transit and at rest".
+    text = shown(render_notice(nestpros, "nestpros", "en", fmt), fmt)
+    assert "How we protect your personal data" in text
+    assert "encryption of sensitive data in transit and at rest" in text
+
+
+def test_a_guardian_is_not_said_to_act_for_a_child_where_the_basis_is_legitimate_interests(
+    nexalearn: Declaration, shown: Shown
+) -> None:
+    text = shown(render_notice(nexalearn, "nexalearn", "en", "md"), "md")
+    assert "acts on the child's behalf" not in text
+    section = text[text.index("Children") :]
+    assert "Managing the customer relationship" in section  # contract: the guardian enters into it
+    assert "- Security" not in section and "Personalising the learning experience" not in section.split("Automated")[0]
 
 
 def test_the_complaint_names_the_supervisory_authority_with_its_address(nexalearn: Declaration, shown: Shown) -> None:

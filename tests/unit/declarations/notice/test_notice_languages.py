@@ -85,6 +85,17 @@ def test_fideslang_category_names_are_translated(nexalearn: Declaration, shown: 
     assert "Birth Date" not in text and "IP Address" not in text
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_category_names_are_readable_in_english(
+    nestpros: Declaration, nexalearn: Declaration, shown: Shown, fmt: str
+) -> None:
+    text = shown(render_notice(nestpros, "nestpros", "en", fmt), fmt)
+    assert "E-mail address" in text and "Approximate location" in text and "Password" in text
+    for raw in ("User Contact Email", "Imprecise Subject Location", "Account password", "User Contact Phone Number"):
+        assert raw not in text
+    assert "Postal address" in shown(render_notice(nexalearn, "nexalearn", "en", fmt), fmt)
+
+
 def test_custom_categories_use_their_own_localised_names(nexalearn: Declaration, shown: Shown) -> None:
     text = shown(render_notice(nexalearn, "nexalearn", "nb", "md"), "md")
     assert "Navn på foresatt" in text and "Betalingsstatus og transaksjonsdetaljer" in text
@@ -142,3 +153,33 @@ def test_a_language_the_controller_does_not_publish_in_is_refused(nexalearn: Dec
 def test_an_unknown_format_is_refused(nexalearn: Declaration) -> None:
     with pytest.raises(ValueError, match="unknown notice format 'pdf'"):
         render_notice(nexalearn, "nexalearn", "en", "pdf")  # type: ignore[arg-type]
+
+
+def test_system_names_references_and_addresses_are_in_the_notice_language(nestit: Declaration, shown: Shown) -> None:
+    sv = shown(render_notice(nestit, "nestit-group-ab", "sv", "md"), "md")
+    assert "Frakt- och leveransföretag" in sv and "Shipping and delivery providers" not in sv
+    assert "kommissionens genomförandebeslut (EU) 2021/914, modul 1" in sv
+    assert "Avtal mellan bolagen i NestIT Group om ansvarsfördelningen" in sv
+    assert "Stockholm, Sverige" in sv and "Sweden" not in sv
+    en = shown(render_notice(nestit, "nestit-group-ab", "en", "md"), "md")
+    assert "Shipping and delivery providers" in en and "Stockholm, Sweden" in en
+
+
+def test_legal_citations_follow_the_local_style(nexalearn: Declaration, nestit: Declaration, shown: Shown) -> None:
+    nb = shown(render_notice(nexalearn, "nexalearn", "nb", "md"), "md")
+    assert "Oppfyllelse av en avtale (personvernforordningen artikkel 6 nr. 1 bokstav b)" in nb
+    assert "(personvernforordningen artikkel 12 nr. 3)" in nb and "GDPR Art." not in nb
+    sv = shown(render_notice(nestit, "nestit-group-ab", "sv", "md"), "md")
+    assert "(artikel 6.1 b i dataskyddsförordningen)" in sv and "(artikel 12.3 i dataskyddsförordningen)" in sv
+    assert "GDPR Art." not in sv
+    en = shown(render_notice(nexalearn, "nexalearn", "en", "md"), "md")
+    assert "(GDPR Art. 6(1)(b))" in en and "(GDPR Art. 12(3))" in en
+
+
+def test_periods_read_naturally_in_prose_and_tables(nexalearn: Declaration, nestit: Declaration, shown: Shown) -> None:
+    nb = shown(render_notice(nexalearn, "nexalearn", "nb", "md"), "md")
+    assert "senest innen 30 dager" in nb and "døgn" not in nb
+    sv = shown(render_notice(nestit, "nestit-group-ab", "sv", "md"), "md")
+    assert "senast inom 30 dagar" in sv and "dygn" not in sv
+    assert "ytterligare en månad" in sv and "inom en månad" in sv and "1 månad;" not in sv
+    assert "90 dagar" in sv  # the _gcl_au cookie, in the table

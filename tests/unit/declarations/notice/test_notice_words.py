@@ -9,6 +9,7 @@ import pytest
 from dataright.declarations.notice.render import html_href, md_code, md_escape, md_link
 from dataright.declarations.notice.words import country, duration, join, localized, long_date
 from dataright.declarations.periods import Period
+from dataright.declarations.schema import Text
 
 
 @pytest.mark.parametrize(
@@ -80,3 +81,54 @@ def test_links_become_autolinks_only_for_urls_and_addresses() -> None:
     assert html_href("post@nexalearn.no") == "mailto:post@nexalearn.no"
     assert html_href("www.imy.se") == "https://www.imy.se"
     assert html_href("https://www.imy.se") == "https://www.imy.se"
+
+
+@pytest.mark.parametrize(
+    ("period", "lang", "words"),
+    [("P30D", "nb", "30 dager"), ("P30D", "sv", "30 dagar"), ("P7D", "nb", "7 dager"), ("P1D", "sv", "1 dag")],
+)
+def test_a_legal_period_of_days_is_dager_and_dagar_not_dogn_or_dygn(period: str, lang: str, words: str) -> None:
+    assert duration(Period.parse(period), lang) == words
+
+
+@pytest.mark.parametrize(
+    ("period", "lang", "words"),
+    [
+        ("P2M", "nb", "to måneder"),
+        ("P1M", "nb", "én måned"),
+        ("P1Y", "nb", "ett år"),
+        ("P2M", "sv", "två månader"),
+        ("P1M", "sv", "en månad"),
+        ("P1M", "en", "one month"),
+        ("P1M", "de", "einen Monat"),
+        ("P2M", "da", "to måneder"),
+        ("P2M", "fi", "kaksi kuukautta"),
+        ("P1M", "fr", "un\xa0mois"),
+        ("P30D", "nb", "30 dager"),
+    ],
+)
+def test_small_numbers_are_words_in_prose(period: str, lang: str, words: str) -> None:
+    assert duration(Period.parse(period), lang, words=True) == words
+
+
+def test_a_plain_name_is_the_same_in_every_language_and_a_language_map_overrides_it() -> None:
+    from dataright.declarations.schema import System
+
+    plain = System.model_validate(
+        {
+            "id": "s",
+            "name": "Stripe",
+            "role": "processor",
+            "description": {"en": "x"},
+            "processing_countries": ["IE"],
+            "storage_countries": ["IE"],
+        }
+    )
+    mapped = plain.model_copy(
+        update={"name": Text("Shipping providers", {"en": "Shipping providers", "sv": "Fraktbolag"})}
+    )
+    assert localized(plain.name, "sv") == "Stripe" and plain.name == "Stripe"
+    assert localized(mapped.name, "sv") == "Fraktbolag" and localized(mapped.name, "nb", "sv") == "Fraktbolag"
+    assert localized(mapped.name, "de") == "Shipping providers"
+    again = System.model_validate(mapped.model_dump())
+    assert again.name.translations == {"en": "Shipping providers", "sv": "Fraktbolag"}

@@ -13,7 +13,7 @@ from dataright.declarations.schema import CookieCategory, Declaration, LegalBasi
 class CookieWithoutConsent(Rule):
     id = "cookie-without-consent"
     severity = Severity.error
-    reference = "ePrivacy Directive Art. 5(3); GDPR Art. 6(1)(a)"
+    reference = "ePrivacy Directive Art. 5(3), with consent as defined in GDPR Art. 4(11) and 7"
     summary = "A cookie that is not strictly necessary names a consent-based purpose (consent_purpose)."
 
     def check(self, declaration: Declaration, jurisdictions: JurisdictionLookup) -> Iterator[Finding]:

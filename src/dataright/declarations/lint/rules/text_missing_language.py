@@ -17,12 +17,16 @@ from dataright.declarations.lint.base import Finding, Rule, Severity
 from dataright.declarations.lint.context import JurisdictionLookup
 from dataright.declarations.lint.rules.processor_without_dpa import controllers_using
 from dataright.declarations.loader import PathT, format_path
-from dataright.declarations.schema import Declaration, Purpose
+from dataright.declarations.schema import Declaration, Purpose, Text
 
 
 def localized_texts(value: Any, path: PathT = ()) -> Iterator[tuple[PathT, dict[str, str]]]:
-    """Every localised text (a language → text mapping) inside a model, with its path."""
-    if isinstance(value, BaseModel):
+    """Every localised text (a language → text mapping) inside a model, with its path. A name given as a language
+    map counts too; a plain string (a proper name, the same in every language) does not."""
+    if isinstance(value, Text):
+        if value.translations:
+            yield path, value.translations
+    elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
             yield from localized_texts(getattr(value, name), (*path, name))
     elif isinstance(value, tuple):
