@@ -174,7 +174,9 @@ async def check(
 
     Give exactly one of ``purpose``, ``cookie`` or ``topic`` (with ``channel``), and one of ``subject_id`` or
     ``device_id``. The answer says whether it is allowed, on which legal basis, why, and which event decided
-    it. A subject or device never seen gets what the legal basis alone allows. To look people up by e-mail,
+    it. A child below the consent age with no linked guardian is refused (``guardian_required``) for every
+    purpose the declaration marks ``guardian_consent``. A subject or device never seen gets what the legal basis
+    alone allows. To look people up by e-mail,
     phone or customer id use ``POST /api/v1/consent/check/batch``: identifiers do not belong in URLs.
 
     A ``Sec-GPC: 1`` header is honoured in the answer (no sale, sharing or targeted advertising) but not

@@ -185,8 +185,9 @@ def evaluate(
 def decided_by_state_alone(rule: TargetRule) -> bool:
     """Whether ``service.check`` of a subject for ``rule`` reads nothing but the consent state, so that the
     checkers give the same answer: not so for marketing by SMS or voice, which asks the Do Not Call registry
-    about the subject's phone numbers. (A GPC signal changes the answer, not what is read.)"""
-    return not dnc_applies(rule)
+    about the subject's phone numbers, nor for a purpose the declaration says needs a guardian, which reads
+    the subject's age and guardian links. (A GPC signal changes the answer, not what is read.)"""
+    return not dnc_applies(rule) and not rule.guardian_required
 
 
 def _own_engine(engine: Engine) -> Engine:

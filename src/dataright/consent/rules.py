@@ -4,7 +4,9 @@ The ledger stores what happened (events); these functions say what it means:
 
 * **Age.** The effective consent age is the stricter of the jurisdiction pack's statutory age and the
   controller's own rule (``rights.consent_age``). Consent from a younger subject is refused unless a
-  linked guardian gives it (GDPR Art. 8; personopplysningsloven § 5; PDPC guidelines ch. 8).
+  linked guardian gives it (GDPR Art. 8; personopplysningsloven § 5; PDPC guidelines ch. 8). On a purpose
+  the declaration marks ``guardian_consent``, a check refuses such a child with no linked guardian whatever
+  the legal basis (a contract a guardian must enter into for the child), and on consent wants the guardian's.
 * **GPC.** A ``Sec-GPC: 1`` signal is an opt-out of every purpose that sells or shares data or targets
   advertising (``sale_or_sharing`` or a ``marketing.advertising`` data use), and of targeting cookies;
   it wins over an earlier opt-in (CCPA regs. § 7025; the GPC specification).
@@ -74,6 +76,8 @@ class Reason(StrEnum):
     below_consent_age = "below_consent_age"
     guardian_not_linked = "guardian_not_linked"
     subject_of_consent_age = "subject_of_consent_age"
+    # a check's answer for a child below the consent age on a purpose the declaration says needs a guardian
+    guardian_required = "guardian_required"
 
 
 OPT_OUT_BASES = frozenset({LegalBasis.legitimate_interests, LegalBasis.public_task, LegalBasis.deemed_consent})
@@ -112,6 +116,8 @@ class TargetRule:
     gpc_applies: bool = False
     direct_marketing: bool = False
     objection_absolute: bool = False
+    # the declaration says a guardian must consent for a child below the consent age (``guardian_consent``)
+    guardian_required: bool = False
     # derived once, read on every check
     needs_consent: bool = field(init=False, repr=False, compare=False)
     opt_out_basis: bool = field(init=False, repr=False, compare=False)
@@ -185,6 +191,7 @@ def _purpose_rule(purpose: Purpose, target: Target | None = None) -> TargetRule:
         gpc_applies=is_gpc_purpose(purpose),
         direct_marketing=purpose.direct_marketing,
         objection_absolute=purpose.direct_marketing or bool(purpose.objection and purpose.objection.absolute),
+        guardian_required=purpose.guardian_consent,
     )
 
 
@@ -235,6 +242,7 @@ def build_rules(declaration: Declaration, controller_id: str) -> ControllerRules
                 lifetime=topic_purpose.consent.lifetime if topic_purpose and topic_purpose.consent else None,
                 direct_marketing=direct_marketing,
                 objection_absolute=objection_absolute,
+                guardian_required=bool(topic_purpose and topic_purpose.guardian_consent),
             )
     return ControllerRules(
         controller_id=controller_id,
@@ -280,6 +288,31 @@ def age_refusal(*, age: int | None, consent_age: int, method: Method, guardian_l
     if age is not None and age < consent_age:
         return Reason.below_consent_age
     return None
+
+
+def guardian_refusal(
+    rule: TargetRule,
+    decision: Decision,
+    *,
+    age: int | None,
+    consent_age: int,
+    guardians: frozenset[str] | set[str],
+    decided_by_guardian: str | None,
+) -> Decision:
+    """The check's answer for a subject on a purpose the declaration says needs a guardian.
+
+    A child below the consent age (``age``; None when no birth date is known) with no linked guardian is
+    refused whatever the legal basis says; on a consent purpose the consent that decides must also be one a
+    guardian linked now gave (``decided_by_guardian``: the acting guardian of the deciding event, if any).
+    ``guardians`` are the child's linked guardians. Anything else keeps ``decision``.
+    """
+    if not rule.guardian_required or not decision.allowed or age is None or age >= consent_age:
+        return decision
+    if not guardians:
+        return Decision(False, decision.basis, Reason.guardian_required, decision.event_id)
+    if rule.needs_consent and decided_by_guardian not in guardians:
+        return Decision(False, decision.basis, Reason.guardian_required, decision.event_id)
+    return decision
 
 
 def validate_event(rule: TargetRule, kind: EventKind) -> None:

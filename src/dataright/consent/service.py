@@ -39,6 +39,7 @@ from dataright.consent.rules import (
     decide,
     dnc_applies,
     expires_at,
+    guardian_refusal,
     opt_out_kind,
     rules_for,
     validate_event,
@@ -463,9 +464,38 @@ def check(
     decision, state, rule = evaluate(
         reader_for(session.get_bind().dialect), connection, rules, holder.code, target, now=now or utcnow(), gpc=gpc
     )
+    if rule.guardian_required and decision.allowed and subject_id is not None:
+        decision = _check_guardian(session, rules, rule, decision, subject_id, now or utcnow())
     if dnc_applies(rule) and decision.allowed:
         decision = _check_dnc(session, decision, state, rule, subject_id, phone, dnc)
     return decision
+
+
+def _check_guardian(
+    session: Session,
+    rules: ControllerRules,
+    rule: TargetRule,
+    decision: Decision,
+    subject_id: uuid.UUID,
+    now: datetime,
+) -> Decision:
+    """``rules.guardian_refusal`` with what it reads: the subject's age, linked guardians and, on a consent
+    purpose, the guardian who gave the deciding consent. Reads only."""
+    try:
+        subject = identity.subject_of(session, rules.controller_id, subject_id)
+    except NotFound:
+        return decision  # a subject never seen: what the basis alone says, as for ``check_unknown``
+    age = identity.age_on(subject, now.date())
+    if age is None or age >= rules.consent_age:
+        return decision
+    guardians = {str(g) for g in identity.guardians_of(session, subject_id)}
+    acting: str | None = None
+    if rule.needs_consent and decision.event_id is not None:
+        event = session.get(ConsentEvent, decision.event_id)
+        acting = str(event.guardian_id) if event is not None and event.guardian_id is not None else None
+    return guardian_refusal(
+        rule, decision, age=age, consent_age=rules.consent_age, guardians=guardians, decided_by_guardian=acting
+    )
 
 
 def check_unknown(
@@ -908,12 +938,18 @@ def lawful_subjects(
         assert subject_id is not None
         decided.add(subject_id)
         view = StateView(EventKind(status), event_id, expires, evidenced)
-        if decide(rule, view, now=moment).allowed:
+        decision = decide(rule, view, now=moment)
+        if decision.allowed and rule.guardian_required:
+            decision = _check_guardian(session, rules, rule, decision, subject_id, moment)
+        if decision.allowed:
             yield subject_id
-    if rule.needs_consent or not decide(rule, None, now=moment).allowed:
+    unknown = decide(rule, None, now=moment)
+    if rule.needs_consent or not unknown.allowed:
         return
     for subject_id in identity.subject_ids(session, controller_id):
-        if subject_id not in decided:
+        if subject_id in decided:
+            continue
+        if not rule.guardian_required or _check_guardian(session, rules, rule, unknown, subject_id, moment).allowed:
             yield subject_id
 
 

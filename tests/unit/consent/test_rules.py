@@ -22,6 +22,7 @@ from dataright.consent.rules import (
     dnc_applies,
     effective_consent_age,
     expires_at,
+    guardian_refusal,
     is_gpc_purpose,
     latest,
     opt_out_kind,
@@ -291,3 +292,28 @@ def test_evidenced_consent_overrides_the_register_but_unevidenced_does_not() -> 
     assert apply_dnc(decide(rule, evidenced, now=NOW), evidenced, registered=True).allowed
     bare = _given(evidenced=False)
     assert apply_dnc(decide(rule, bare, now=NOW), bare, registered=True).reason is Reason.dnc_registered
+
+
+# -- purposes that need a guardian -----------------------------------------------------------------
+def _guardian(rule: TargetRule, age: int | None, guardians: set[str], acting: str | None) -> Decision:
+    given = Decision(True, rule.basis, Reason.consent_given, 7)
+    return guardian_refusal(rule, given, age=age, consent_age=16, guardians=guardians, decided_by_guardian=acting)
+
+
+def test_guardian_refusal_on_a_consent_purpose_wants_the_consent_of_a_guardian_linked_now() -> None:
+    rule = TargetRule(target=Target.purpose("p"), basis=LegalBasis.consent, purpose_id="p", guardian_required=True)
+    refused = Decision(False, LegalBasis.consent, Reason.guardian_required, 7)
+    assert _guardian(rule, 12, set(), None) == refused
+    assert _guardian(rule, 12, {"g"}, None) == refused
+    assert _guardian(rule, 12, {"g"}, "other") == refused
+    assert _guardian(rule, 12, {"g"}, "g").allowed
+    assert _guardian(rule, 16, set(), None).allowed
+    assert _guardian(rule, None, set(), None).allowed  # no birth date known
+    plain = TargetRule(target=Target.purpose("q"), basis=LegalBasis.consent, purpose_id="q")
+    assert _guardian(plain, 12, set(), None).allowed
+
+
+def test_guardian_refusal_on_another_basis_wants_a_linked_guardian_only() -> None:
+    rule = TargetRule(target=Target.purpose("c"), basis=LegalBasis.contract, purpose_id="c", guardian_required=True)
+    assert _guardian(rule, 12, set(), None).reason is Reason.guardian_required
+    assert _guardian(rule, 12, {"g"}, None).allowed
