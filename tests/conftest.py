@@ -13,7 +13,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 EXAMPLE_NAMES = ("nestit-group", "nexalearn", "nestpros")
 
-pytest_plugins = ["fixtures.db", "fixtures.smtp", "fixtures.web", "fixtures.elearning", "fixtures.fake_stripe"]
+pytest_plugins = [
+    "fixtures.db",
+    "fixtures.smtp",
+    "fixtures.web",
+    "fixtures.elearning",
+    "fixtures.fake_stripe",
+    "fixtures.demo",
+]
 
 
 def example_path(name: str) -> Path:

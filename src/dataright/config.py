@@ -111,7 +111,8 @@ class Settings(BaseSettings):
     mail_lease_seconds: float = Field(default=300.0, gt=0)
     """How long a sender holds the rows it claimed before another sender may take them over."""
     chromium: Path = Path("/usr/bin/chromium")
-    """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""
+    """The Chromium executable the cookie scanner, the banner's browser tests and its screenshot script drive
+    headless: Debian's package (no browser is downloaded)."""
 
     @classmethod
     def settings_customise_sources(

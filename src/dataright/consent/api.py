@@ -11,6 +11,7 @@ records (the banner's, or one with a ``consent:write`` key) records it as an opt
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -480,14 +481,18 @@ async def cookie_consent(
 ) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
-    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` opts the
-    device out of targeting whatever was ticked. Link the device to a subject on login with
+    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` (or
+    ``gpc: true``, from ``navigator.globalPrivacyControl``) opts the device out of targeting whatever was ticked.
+    Each event's receipt carries the banner's revision, language, the categories accepted and rejected, and the
+    time. Link the device to a subject on login with
     ``POST /api/v1/consent/devices/link``.
     """
     if not cookie_consent_limiter.allow(client_address(request)):
         raise RateLimited(f"at most {COOKIE_CONSENT_PER_MINUTE} cookie choices a minute from one address")
     declaration = declaration_of(registry, body.controller)
-    proof, signal = proof_of(request, body.proof), gpc(request)
+    proof, signal = proof_of(request, body.proof), gpc(request) or body.gpc
+    if body.language and not proof.language:
+        proof = replace(proof, language=body.language)
 
     def work(session: Session) -> CookieConsentOut:
         events = service.record_cookie_consent(
@@ -500,6 +505,7 @@ async def cookie_consent(
             notice_version=body.notice_version,
             gpc=signal,
             proof=proof,
+            banner_revision=body.banner_revision,
         )
         return CookieConsentOut(device_id=body.device_id, events=[EventOut.of(e) for e in events])
 

@@ -25,7 +25,7 @@ from dataright.consent.check import evaluate, reader_for
 from dataright.consent.coverage import digest_of
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
-from dataright.consent.receipts import ReceiptEvent, build_receipt
+from dataright.consent.receipts import ReceiptBanner, ReceiptEvent, build_receipt
 from dataright.consent.rules import (
     ControllerRules,
     Decision,
@@ -151,6 +151,7 @@ def _append(
     proof: Proof | None = None,
     guardian_id: uuid.UUID | None = None,
     import_key: str | None = None,
+    banner: ReceiptBanner | None = None,
 ) -> ConsentEvent:
     settings = get_settings()
     proof = proof or Proof()
@@ -171,6 +172,7 @@ def _append(
             language=proof.language,
             text_hash=text_hash,
             guardian_id=Holder.subject(guardian_id).code if guardian_id else None,
+            banner=banner,
         ),
     )
     subject_id, device_id = _ids(holder)
@@ -750,12 +752,15 @@ def record_cookie_consent(
     gpc: bool = False,
     proof: Proof | None = None,
     subject_id: uuid.UUID | None = None,
+    banner_revision: str | None = None,
 ) -> list[ConsentEvent]:
     """A banner's answer: each cookie category accepted or not, and each purpose those cookies serve.
 
     A purpose counts as consented when every category holding its cookies is accepted. With ``gpc``
     targeting cookies and advertising purposes are opted out whatever was ticked. When the person is
-    logged in (``subject_id``) the device is linked and the choices become theirs.
+    logged in (``subject_id``) the device is linked and the choices become theirs. Every event's receipt
+    carries the whole choice (``cookieBanner``: the banner's revision, its language, the categories accepted and
+    rejected, the GPC signal) and its source names the banner's revision.
     """
     rules = rules_for(declaration, controller_id)
     chosen = set(accepted)
@@ -765,6 +770,16 @@ def record_cookie_consent(
     device = identity.get_or_create_device(session, controller_id, device_token, actor=actor)
     holder = Holder.device(device.id)
     recorded: list[ConsentEvent] = []
+    optional = [c for c in CookieCategory if c is not CookieCategory.strictly_necessary]
+    gpc_blocked = {c for c in optional if gpc and rules.rule(Target.cookie(c)).gpc_applies}
+    choice = ReceiptBanner(
+        revision=banner_revision,
+        language=proof.language if proof else None,
+        accepted=[str(c) for c in optional if c in chosen and c not in gpc_blocked],
+        rejected=[str(c) for c in optional if c not in chosen or c in gpc_blocked],
+        gpc=gpc,
+    )
+    source = f"cookie banner revision {banner_revision}" if banner_revision else "cookie banner"
 
     def choose(target: Target, yes: bool) -> None:
         rule = rules.rule(target)
@@ -788,8 +803,9 @@ def record_cookie_consent(
                 notice_version=notice_version or declaration.notice.label,
                 occurred_at=utcnow(),
                 reason=GPC_REASON if kind is EventKind.gpc_opt_out else None,
-                source="cookie banner",
+                source=source,
                 proof=proof,
+                banner=choice,
             )
         )
 
