@@ -305,6 +305,7 @@ class CookieConsentIn(_In):
 
 
 class CookieConsentOut(BaseModel):
+    device_id: str = Field(description="The device id the banner sent, echoed so it can confirm what was stored.")
     events: list[EventOut]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import DIGEST_KEY
@@ -47,7 +47,7 @@ from dataright.consent.rules import (
 from dataright.consent.targets import Holder, HolderKind, Target, TargetKind
 from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubscribe_headers
 from dataright.declarations.schema import CookieCategory, Declaration
-from dataright.errors import NotFound, PermissionDenied, ValidationFailed
+from dataright.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.types import utcnow
 
@@ -117,8 +117,21 @@ def _ids(holder: Holder) -> tuple[uuid.UUID | None, uuid.UUID | None]:
 # ------------------------------------------------------------------------------------------------
 # recording
 # ------------------------------------------------------------------------------------------------
+_NEW_STATES = "dataright.consent.new_states"
+
+
 def _state(session: Session, controller_id: str, holder: Holder, target: Target) -> ConsentState | None:
-    return session.get(ConsentState, (controller_id, holder.code, target.code))
+    key = (controller_id, holder.code, target.code)
+    if holder.kind is HolderKind.subject and identity.created_in_this_transaction(session, uuid.UUID(holder.id)):
+        # a subject made in this transaction has no state but those this transaction made: no query
+        states: dict[tuple[str, str, str], ConsentState] = session.info.get(_NEW_STATES, {})
+        return states.get(key)
+    return session.get(ConsentState, key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_new_states(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_NEW_STATES, None)
 
 
 def _append(
@@ -224,16 +237,17 @@ def _derive_state(
     }
     if state is None:
         subject_id, device_id = _ids(holder)
-        session.add(
-            ConsentState(
-                controller_id=rules.controller_id,
-                holder=holder.code,
-                target=rule.target.code,
-                subject_id=subject_id,
-                device_id=device_id,
-                **fields,
-            )
+        state = ConsentState(
+            controller_id=rules.controller_id,
+            holder=holder.code,
+            target=rule.target.code,
+            subject_id=subject_id,
+            device_id=device_id,
+            **fields,
         )
+        session.add(state)
+        # held here (the identity map holds objects weakly) for _state, for the rest of the transaction
+        session.info.setdefault(_NEW_STATES, {})[(rules.controller_id, holder.code, rule.target.code)] = state
     elif not rejected and (event.occurred_at, event.id) >= (state.occurred_at, state.event_id):
         for name, value in fields.items():
             setattr(state, name, value)
@@ -652,16 +666,44 @@ def unsubscribe_signer() -> UnsubscribeSigner:
 
 
 def unsubscribe_link_headers(
-    *, declaration: Declaration, controller_id: str, subject_id: uuid.UUID, topic_id: str, channel: str
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    subject_id: uuid.UUID,
+    topic_id: str,
+    channel: str,
+    language: str | None = None,
 ) -> dict[str, str]:
-    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058)."""
+    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058).
+
+    ``language`` is the message's language: the link's page speaks it (when the controller offers it).
+    """
     target = Target.topic(topic_id, channel)
     rule = rules_for(declaration, controller_id).rule(target)
     if not (rule.needs_consent or rule.opt_out_basis):
         raise ValidationFailed(f"{target.code}: sent under {rule.basis}; it has no unsubscribe link")
     assert target.channel is not None
-    token = unsubscribe_signer().sign(Unsubscribe(controller_id, str(subject_id), topic_id, target.channel))
-    return unsubscribe_headers(get_settings().base_url, token)
+    offered = declaration.controller_by_id[controller_id].languages
+    if language is not None and language not in offered:
+        languages = ", ".join(offered)
+        raise ValidationFailed(f"language: {language!r} is not one of {controller_id}'s languages ({languages})")
+    request = Unsubscribe(controller_id, str(subject_id), topic_id, target.channel, language)
+    try:
+        return unsubscribe_headers(get_settings().base_url, unsubscribe_signer().sign(request))
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url: {exc}") from None
+
+
+def is_unsubscribed(session: Session, *, declaration: Declaration, request: Unsubscribe) -> bool:
+    """Whether the topic x channel of a link is already stopped for its subject (reads only)."""
+    current = check(
+        session,
+        declaration=declaration,
+        controller_id=request.controller_id,
+        target=Target.topic(request.topic_id, request.channel),
+        subject_id=uuid.UUID(request.subject_id),
+    )
+    return not current.allowed
 
 
 def unsubscribe(
