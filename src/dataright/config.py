@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     """How often every controller's retention sweep runs (a withdrawal of consent is acted on at the next one)."""
     reminder_within_days: int = Field(default=3, ge=0, le=60)
     chromium: Path = Path("/usr/bin/chromium")
-    """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""
+    """The Chromium executable the cookie scanner, the banner's browser tests and its screenshot script drive
+    headless: Debian's package (no browser is downloaded)."""
 
     @classmethod
     def settings_customise_sources(

@@ -40,6 +40,7 @@ from dataright.consent.api import router as consent_router
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
+from dataright.cookies.pages import router as cookie_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
@@ -76,6 +77,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/cookie-consent"),
         ("GET", "/u/{token}"),
         ("POST", "/u/{token}"),
+        # the cookie banner a site embeds (script and stylesheet) and, in demo mode, its demo site
+        ("GET", "/banner/{controller}.js"),
+        ("GET", "/banner/{controller}.css"),
+        ("GET", "/demo/{controller}/"),
         # rights requests: anyone may file one (rate-limited; the answer never says whether the person is known)
         # and confirm it with the code or magic link sent to them; a package is fetched with its signed token
         ("POST", "/api/v1/requests"),
@@ -94,6 +99,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(jobs_router)
     app.include_router(consent_router)
     app.include_router(consent_pages)
+    app.include_router(cookie_pages)
     app.include_router(requests_router)
     app.include_router(requests_pages)
 
