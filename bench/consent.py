@@ -210,12 +210,15 @@ def free_port() -> int:
 @contextmanager
 def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # the server's log goes to a file: a pipe nobody reads fills up and stalls the server when it logs
+    log_path = cwd / f"server-{port}.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log)
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+                raise SystemExit(f"server exited: {log_path.read_text(errors='replace')}")
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code < 500:
                     break
@@ -228,6 +231,10 @@ def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Ite
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
+        errors = [line for line in log_path.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
+        if errors:
+            print(f"  (server log: {len(errors)} ERROR line(s); the first: {errors[0][:200]})", flush=True)
 
 
 async def _connect(host: str, port: int, count: int) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:

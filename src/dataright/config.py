@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -110,8 +110,34 @@ class Settings(BaseSettings):
     mail_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
     mail_lease_seconds: float = Field(default=300.0, gt=0)
     """How long a sender holds the rows it claimed before another sender may take them over."""
+    jobs_runner: Literal["inprocess", "dramatiq", "off"] = "inprocess"
+    """Who runs background jobs: a worker inside ``dataright serve`` (the default), ``dataright worker``
+    processes fed through Dramatiq (the server only hands job ids to the broker), or nobody (``off``)."""
+    jobs_broker_url: str = "redis://127.0.0.1:6379/0"
+    """The Redis server Dramatiq passes job ids through (``jobs_runner = "dramatiq"``)."""
+    jobs_namespace: str = Field(default="dataright", pattern=r"^[A-Za-z0-9_.:-]{1,60}$")
+    """Prefix of dataright's keys on the Redis server (two installations can share one server)."""
+    jobs_queue: str = Field(default="dataright", pattern=r"^[A-Za-z0-9_.-]{1,60}$")
+    jobs_threads: int = Field(default=2, ge=1, le=64)
+    """Jobs run at once by one worker (one server process, or one ``dataright worker``)."""
+    jobs_poll_seconds: float = Field(default=5.0, gt=0)
+    """How often a runner looks for jobs no wake-up told it about, fires due schedules and re-queues the jobs
+    of workers that died."""
+    job_modules: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """More modules defining job kinds (dotted names), imported by every runner."""
+    jobs_schedules: bool = True
+    """Fire the built-in schedules (mail, reminders, expiry, fulfilment, retention)."""
+    schedule_mail_seconds: int = Field(default=30, ge=1)
+    schedule_requests_seconds: int = Field(default=3600, ge=60)
+    """How often request reminders and the expiry of unverified requests run (reminders go once a day)."""
+    schedule_fulfilment_seconds: int = Field(default=60, ge=1)
+    """How often requests in progress are looked at for engine work (erasure, restriction) to start."""
+    schedule_retention_seconds: int = Field(default=86400, ge=60)
+    """How often every controller's retention sweep runs (a withdrawal of consent is acted on at the next one)."""
+    reminder_within_days: int = Field(default=3, ge=0, le=60)
     chromium: Path = Path("/usr/bin/chromium")
-    """The Chromium executable the cookie scanner (and the browser tests) drive headless: Debian's package."""
+    """The Chromium executable the cookie scanner, the banner's browser tests and its screenshot script drive
+    headless: Debian's package (no browser is downloaded)."""
 
     @classmethod
     def settings_customise_sources(
@@ -128,7 +154,7 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
 
-    @field_validator("declarations", "cors_origins", mode="before")
+    @field_validator("declarations", "cors_origins", "job_modules", mode="before")
     @classmethod
     def _split_paths(cls, value: Any) -> Any:
         """Accept a JSON list or a comma-separated string from the environment."""

@@ -98,3 +98,25 @@ def test_lint_without_a_path_says_what_it_needs() -> None:
     result = runner.invoke(app, ["lint"])
     assert result.exit_code == 2
     assert "PATH" in result.stderr
+
+
+def test_lint_json_reports_a_declaration_that_does_not_load_as_json(examples_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "syntax"
+    shutil.copytree(examples_dir / "nexalearn", broken)
+    (broken / "purposes.yaml").write_text("purposes:\n  - id: [unclosed\n", encoding="utf-8")
+    invalid = tmp_path / "schema"
+    shutil.copytree(examples_dir / "nexalearn", invalid)
+    text = (invalid / "purposes.yaml").read_text(encoding="utf-8")
+    (invalid / "purposes.yaml").write_text(text.replace("legal_basis:", "legal_bass:", 1), encoding="utf-8")
+    cases = {broken: "yaml-syntax", invalid: "schema", tmp_path / "missing": "yaml-syntax"}
+    for path, rule in cases.items():
+        result = runner.invoke(app, ["lint", str(path), "--format", "json"])
+        assert result.exit_code == 1, result.output
+        problems = json.loads(result.stdout)
+        assert problems, path
+        assert {p["rule"] for p in problems} == {rule}, problems
+        assert all(p["severity"] == "error" and p["file"].startswith(str(path)) for p in problems)
+        assert set(problems[0]) == {"file", "line", "path", "rule", "severity", "message", "reference"}
+    schema = json.loads(runner.invoke(app, ["lint", str(invalid), "--format", "json"]).stdout)
+    assert any("legal_bass" in p["path"] or "legal_bass" in p["message"] for p in schema), schema
+    assert all(isinstance(p["line"], int) for p in schema)

@@ -154,7 +154,7 @@ def test_serve_demo_runs_end_to_end_under_uvicorn_and_leaves_no_database_behind(
                 break
         assert token is not None and token.startswith("dr_"), process.stderr.read() if process.stderr else ""
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # two workers start slowly on a loaded machine
         while True:
             try:
                 health = httpx.get(f"{base}/healthz")

@@ -3,9 +3,11 @@ refused at once even though the server keeps verified keys for a few seconds."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -70,3 +72,32 @@ def test_a_key_revoked_in_this_process_is_refused_at_once_though_it_was_just_use
     refused = client.get(url, headers=headers)
     assert refused.status_code == 401
     assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_requests_that_miss_the_key_cache_together_read_the_key_once(
+    app: FastAPI, make_key: MakeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = make_key(scopes=["consent:read"], controllers=[NEXALEARN])
+    verifier = app.state.key_verifier
+    reads: list[str] = []
+    real_load = verifier.load
+
+    def counted(given: str) -> object:
+        reads.append(given)
+        return real_load(given)
+
+    monkeypatch.setattr(verifier, "load", counted)
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"/api/v1/consent/check?controller={NEXALEARN}&subject_id={uuid.uuid4()}&purpose=analytics"
+
+    async def together() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        ):
+            answers = await asyncio.gather(*(client.get(url, headers=headers) for _ in range(32)))
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(together()) == [200] * 32
+    assert reads == [token], "one read of the key row for 32 requests that found no cached key"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,23 @@ def test_a_listed_site_may_post_banner_choices_from_the_browser(
     assert other[0] == 400
     assert "access-control-allow-origin" not in other[1]
     assert keyed[0] == 400, "a browser must never be let to send an API key across origins"
+
+
+def test_a_banner_on_a_listed_site_gets_its_device_id_back_across_origins(
+    engine: Engine, settings: Settings, registry: DeclarationRegistry
+) -> None:
+    app = create_app(settings.model_copy(update={"cors_origins": ["https://nexalearn.no"]}), registry)
+    device = "d" + uuid.uuid4().hex
+    with TestClient(app) as client:
+        response = client.post(
+            "/api/v1/cookie-consent",
+            json={"controller": "nexalearn", "device_id": device, "accepted": ["performance"]},
+            headers={"Origin": "https://nexalearn.no"},
+        )
+    assert response.status_code == 201, response.text
+    assert response.headers.get("access-control-allow-origin") == "https://nexalearn.no"
+    assert response.json()["device_id"] == device
+    assert response.json()["events"]
 
 
 def test_cors_origins_read_from_a_comma_separated_environment_value(monkeypatch: pytest.MonkeyPatch) -> None:

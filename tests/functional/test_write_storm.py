@@ -45,7 +45,7 @@ def storm_url(fresh_db_url: str) -> Iterator[str]:
 
 def _app(url: str, examples_dir: Path, **settings: object) -> tuple[FastAPI, str]:
     app = create_app(
-        Settings(database_url=url, secret_key=TEST_SECRET, base_url="http://testserver", **settings),
+        Settings(database_url=url, secret_key=TEST_SECRET, base_url="https://testserver", **settings),
         DeclarationRegistry.from_paths([examples_dir / "nexalearn"]),
     )
     with session_scope(app.state.session_factory) as session:

@@ -14,6 +14,8 @@ REQUESTS_READ = "requests:read"
 REQUESTS_WRITE = "requests:write"
 BREACH_READ = "breach:read"
 BREACH_WRITE = "breach:write"
+OPS_READ = "ops:read"
+"""Operations: the Prometheus metrics at ``/metrics`` (counts only, for every controller)."""
 DISCLOSURES_READ = "disclosures:read"
 KNOWN_SCOPES: tuple[str, ...] = (
     CONSENT_READ,
@@ -22,6 +24,7 @@ KNOWN_SCOPES: tuple[str, ...] = (
     REQUESTS_WRITE,
     BREACH_READ,
     BREACH_WRITE,
+    OPS_READ,
     DISCLOSURES_READ,
     ADMIN,
 )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from dataright.access.keycache import KeyCache, VerifiedKey, forget_everywhere
 from dataright.access.models import ALL_CONTROLLERS, ApiKey
-from dataright.access.scopes import ADMIN, KNOWN_SCOPES, grants
+from dataright.access.scopes import ADMIN, KNOWN_SCOPES, OPS_READ, grants
 from dataright.audit.service import append as audit
 from dataright.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from dataright.storage.types import utcnow
@@ -66,8 +66,12 @@ def create_key(
     for controller_id in controller_ids:
         if controller_id != ALL_CONTROLLERS and not CONTROLLER_ID.fullmatch(controller_id):
             raise ValidationFailed(f"controller_ids: {controller_id!r} is not a controller id")
-    if ALL_CONTROLLERS in controller_ids and ADMIN not in scopes:
-        raise ValidationFailed(f"controller_ids: {ALL_CONTROLLERS!r} (every controller) is only for admin keys")
+    # A monitoring key (``ops:read`` alone: counts, never records) spans every controller as admin keys do.
+    if ALL_CONTROLLERS in controller_ids and ADMIN not in scopes and set(scopes) != {OPS_READ}:
+        raise ValidationFailed(
+            f"controller_ids: {ALL_CONTROLLERS!r} (every controller) is only for admin keys "
+            f"and monitoring keys ({OPS_READ} alone)"
+        )
     prefix, token = _new_token()
     key = ApiKey(
         prefix=prefix,

@@ -561,6 +561,22 @@ def revisions(session: Session, breach_id: uuid.UUID) -> list[BreachRevision]:
     )
 
 
+WATCHED_CLOCK_STATES = (clocks.ClockState.running, clocks.ClockState.due_soon, clocks.ClockState.overdue)
+
+
+def clock_counts(session: Session, *, now: datetime | None = None) -> dict[tuple[str, str, str], int]:
+    """(controller, clock, state) -> breaches not closed whose clock is running, due within 24 hours or
+    overdue (the metrics an alert on a legal deadline is built on)."""
+    moment = now or utcnow()
+    counts: dict[tuple[str, str, str], int] = {}
+    for breach in session.scalars(select(Breach).where(Breach.status != BreachStatus.closed.value)):
+        for clock, state in view(session, breach, now=moment).states.items():
+            if state in WATCHED_CLOCK_STATES:
+                key = (breach.controller_id, clock, state.value)
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 # ------------------------------------------------------------------------------------------------
 # the daily reminder
 # ------------------------------------------------------------------------------------------------

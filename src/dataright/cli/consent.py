@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dataright.cli.common import console, err_console, fail
-from dataright.cli.database import cli_session
+from dataright.cli.database import cli_session, settings_or_exit
 
 # Re-exported: other command groups imported these from here before they moved to cli/options.py.
 from dataright.cli.options import ControllerOption as ControllerOption
@@ -19,13 +19,25 @@ from dataright.cli.options import declaration_for as declaration_for
 from dataright.consent import service
 from dataright.consent.audiences import plan_audience
 from dataright.consent.imports import ImportResult, audit_import, import_rows, read_rows, reused_keys
-from dataright.errors import DataRightError
+from dataright.errors import ConfigurationError, DataRightError
 from dataright.requests.disclosures import DisclosureKind, record_disclosure
 
 consent_app = typer.Typer(help="The consent ledger.", no_args_is_help=True)
 audiences_app = typer.Typer(help="Ad audiences built from the consent ledger.", no_args_is_help=True)
 
 ACTOR = "cli"
+
+
+def _blame_configuration(exc: ConfigurationError, done: str = "") -> None:
+    fail(f"error: configuration: {exc}\n{done}the file is not at fault: fix the configuration and run again")
+
+
+def _configuration_or_exit() -> None:
+    """Settings an import needs (the secret key hashes and encrypts every identity), checked before any row."""
+    try:
+        settings_or_exit().keys()
+    except ConfigurationError as exc:
+        _blame_configuration(exc)
 
 
 @consent_app.command("import")
@@ -49,7 +61,11 @@ def import_command(
     if not file.is_file():
         fail(f"error: {file}: no such file")
     declaration = declaration_for(controller, declarations)
-    rows, problems = read_rows(file, declaration, controller)
+    _configuration_or_exit()
+    try:
+        rows, problems = read_rows(file, declaration, controller)
+    except ConfigurationError as exc:
+        _blame_configuration(exc)
     if problems:
         for problem in problems:
             err_console.print(str(problem), markup=False)
@@ -79,6 +95,9 @@ def import_command(
                         actor=ACTOR,
                         result=result,
                     )
+            except ConfigurationError as exc:
+                progress.stop()
+                _blame_configuration(exc, f"{start} row(s) before this batch are recorded; ")
             except DataRightError as exc:
                 progress.stop()
                 fail(f"error: {exc}\n{start} row(s) before this batch are recorded; fix the row and run again")

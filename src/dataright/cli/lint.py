@@ -11,6 +11,8 @@ import typer
 
 from dataright.cli.common import err_console, fail, load_or_exit
 from dataright.declarations.lint import RULES, LocatedFinding, Severity, has_errors, lint
+from dataright.declarations.loader import load
+from dataright.errors import DeclarationError, DeclarationSyntaxError, Located
 
 
 class OutputFormat(StrEnum):
@@ -34,7 +36,14 @@ def lint_command(
     if path is None:
         fail("give a declaration PATH to lint, or --list-rules", code=2)
         return
-    loaded = load_or_exit(path)
+    if output_format == OutputFormat.json:
+        try:
+            loaded = load(path)
+        except DeclarationError as exc:  # the declaration does not load: its problems, as JSON like findings
+            typer.echo(json.dumps([_load_problem(exc, p) for p in exc.problems], indent=2, ensure_ascii=False))
+            raise typer.Exit(1) from None
+    else:
+        loaded = load_or_exit(path)
     findings = lint(loaded)
     if output_format == OutputFormat.json:
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False))
@@ -44,6 +53,20 @@ def lint_command(
         err_console.print(_summary(path, findings), markup=False)
     if has_errors(findings):
         raise typer.Exit(1)
+
+
+def _load_problem(exc: DeclarationError, problem: Located) -> dict[str, object]:
+    """A problem that stops the declaration loading, in the shape of a finding (``rule`` says which kind)."""
+    rule = "yaml-syntax" if isinstance(exc, DeclarationSyntaxError) else "schema"
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "path": problem.path,
+        "rule": rule,
+        "severity": str(Severity.error),
+        "message": problem.message,
+        "reference": None,
+    }
 
 
 def _summary(path: Path, findings: list[LocatedFinding]) -> str:

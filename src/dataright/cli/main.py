@@ -14,6 +14,7 @@ from dataright.cli import (
     declarations,
     documents,
     dsr,
+    jobs,
     keys,
     lint,
     mail,
@@ -46,6 +47,7 @@ dsr.register(app)
 datasets.register(app)
 retention.register(app)
 serve.register(app)
+jobs.register(app)
 shipped.register(app)
 
 

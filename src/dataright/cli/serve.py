@@ -198,6 +198,8 @@ def _serve(
         console.print(
             f'try: curl -H "Authorization: Bearer {token}" {base}/api/v1/controllers/{example}/audit', markup=False
         )
+        for controller in registry.controller_ids:
+            console.print(f"demo site with the cookie banner: {base}/demo/{controller}/", markup=False)
     options: dict[str, Any] = {
         "host": host,
         "port": port,

@@ -10,9 +10,8 @@ records (the banner's, or one with a ``consent:write`` key) records it as an opt
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -48,41 +47,24 @@ from dataright.consent.schemas import (
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.declarations.schema import Channel, Declaration
-from dataright.errors import DataRightError, NotFound, Problem, ValidationFailed
+from dataright.errors import DataRightError, NotFound, Problem, RateLimited, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.engine import run_in_transaction
-from dataright.web.dependencies import ConsentQueryReader, ConsentQueryWriter, ReadSession, Registry, problems
+from dataright.web.dependencies import (
+    ConsentQueryReader,
+    ConsentQueryWriter,
+    ReadSession,
+    Registry,
+    WindowLimiter,
+    client_address,
+    problems,
+)
 from dataright.web.idempotency import IdempotentWrite
 
 router = APIRouter(tags=["consent"])
 
 COOKIE_CONSENT_PER_MINUTE = 120
 EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="The event's id.")]
-
-
-class RateLimited(DataRightError):
-    title = "Too many requests"
-    status = 429
-
-
-class WindowLimiter:
-    """At most ``limit`` calls per ``window`` seconds per key, counted in fixed windows, in this process."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit, self.window = limit, window
-        self._counts: dict[str, int] = {}
-        self._started = time.monotonic()
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        with self._lock:
-            now = time.monotonic()
-            if now - self._started >= self.window:
-                self._counts.clear()
-                self._started = now
-            count = self._counts.get(key, 0) + 1
-            self._counts[key] = count
-            return count <= self.limit
 
 
 cookie_consent_limiter = WindowLimiter(COOKIE_CONSENT_PER_MINUTE)
@@ -464,8 +446,19 @@ def unsubscribe_link(
     key: ConsentQueryReader,
     session: ReadSession,
     registry: Registry,
+    language: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+            max_length=16,
+            description="The message's language (one of the controller's): the unsubscribe page speaks it. "
+            "Without it, the page follows the person's browser language.",
+        ),
+    ] = None,
 ) -> UnsubscribeLinkOut:
-    """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message."""
+    """The one-click unsubscribe URL and the ``List-Unsubscribe`` / ``-Post`` headers (RFC 8058) for a message.
+
+    The link is opaque: it does not show whom it unsubscribes."""
     identity.subject_of(session, controller, subject_id)
     headers = service.unsubscribe_link_headers(
         declaration=declaration_of(registry, controller),
@@ -473,6 +466,7 @@ def unsubscribe_link(
         subject_id=subject_id,
         topic_id=topic,
         channel=channel,
+        language=language,
     )
     url = headers["List-Unsubscribe"].split(",")[0].strip("<> ")
     return UnsubscribeLinkOut(url=url, headers=headers)
@@ -487,15 +481,18 @@ async def cookie_consent(
 ) -> CookieConsentOut:
     """A cookie banner's answer for an anonymous device (public: the banner cannot hold a key).
 
-    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` opts the
-    device out of targeting whatever was ticked. Link the device to a subject on login with
+    Records each category accepted or not and each purpose those cookies serve; ``Sec-GPC: 1`` (or
+    ``gpc: true``, from ``navigator.globalPrivacyControl``) opts the device out of targeting whatever was ticked.
+    Each event's receipt carries the banner's revision, language, the categories accepted and rejected, and the
+    time. Link the device to a subject on login with
     ``POST /api/v1/consent/devices/link``.
     """
-    client = request.client.host if request.client else "unknown"
-    if not cookie_consent_limiter.allow(client):
+    if not cookie_consent_limiter.allow(client_address(request)):
         raise RateLimited(f"at most {COOKIE_CONSENT_PER_MINUTE} cookie choices a minute from one address")
     declaration = declaration_of(registry, body.controller)
-    proof, signal = proof_of(request, body.proof), gpc(request)
+    proof, signal = proof_of(request, body.proof), gpc(request) or body.gpc
+    if body.language and not proof.language:
+        proof = replace(proof, language=body.language)
 
     def work(session: Session) -> CookieConsentOut:
         events = service.record_cookie_consent(
@@ -508,8 +505,9 @@ async def cookie_consent(
             notice_version=body.notice_version,
             gpc=signal,
             proof=proof,
+            banner_revision=body.banner_revision,
         )
-        return CookieConsentOut(events=[EventOut.of(e) for e in events])
+        return CookieConsentOut(device_id=body.device_id, events=[EventOut.of(e) for e in events])
 
     return await writer(work)
 

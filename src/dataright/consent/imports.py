@@ -16,13 +16,14 @@ re-run records only the rows whose import key is not in the ledger yet, so an in
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from dataright.consent.rules import EventKind, Method, rules_for, validate_event
 from dataright.consent.service import CLOCK_SKEW, Proof, import_key_difference, record
 from dataright.consent.targets import Holder, Target
 from dataright.declarations.schema import Declaration
-from dataright.errors import DataRightError, Located
+from dataright.errors import ConfigurationError, DataRightError, Located
 from dataright.identity import service as identity
 from dataright.identity.normalise import IdentifierKind, normalise
 from dataright.storage.types import utcnow
@@ -146,6 +147,8 @@ def _identifiers(cells: dict[str, str], region: str | None) -> dict[str, str]:
         if cells.get(kind):
             try:
                 identifiers[kind] = normalise(kind, cells[kind], region=region)
+            except ConfigurationError:
+                raise
             except DataRightError as exc:
                 raise _RowProblem(kind, str(exc).split(": ", 1)[-1]) from None
     if not identifiers:
@@ -194,6 +197,8 @@ def _kind(cells: dict[str, str]) -> EventKind:
 def _allowed(declaration: Declaration, controller_id: str, target: Target, kind: EventKind) -> None:
     try:
         validate_event(rules_for(declaration, controller_id).rule(target), kind)
+    except ConfigurationError:
+        raise
     except DataRightError as exc:
         raise _RowProblem(target.kind.value, str(exc)) from None
 
@@ -249,6 +254,35 @@ def _row(
     )
 
 
+DELIMITERS = ",;\t|"
+SNIFF_BYTES = 64 * 1024
+
+
+def sniff_delimiter(handle: TextIO) -> str:
+    """The file's delimiter (comma, semicolon, tab or bar; spreadsheets in many locales write semicolons),
+    guessed from its first lines by ``csv.Sniffer``; a comma when nothing is conclusive. Rewinds ``handle``."""
+    start = handle.tell()
+    sample = handle.read(SNIFF_BYTES)
+    handle.seek(start)
+    if len(sample) == SNIFF_BYTES and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        first = sample.split("\n", 1)[0]
+        counts = {d: first.count(d) for d in DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        return best if counts[best] else ","
+
+
+def _unknown_columns(unknown: list[str]) -> str:
+    named = []
+    for column in unknown:
+        near = difflib.get_close_matches(column, sorted(COLUMNS), n=1)
+        named.append(f"{column!r} (did you mean {near[0]!r}?)" if near else repr(column))
+    return f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(named)}"
+
+
 def read_rows(path: Path, declaration: Declaration, controller_id: str) -> tuple[list[ImportRow], list[Located]]:
     """Every row of the file, validated; and every problem found, each at its file:line and column."""
     rules_for(declaration, controller_id)  # an unknown controller fails here, before reading
@@ -257,11 +291,11 @@ def read_rows(path: Path, declaration: Declaration, controller_id: str) -> tuple
     problems: list[Located] = []
     keys: dict[str, int] = {}
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
+        reader = csv.DictReader(handle, delimiter=sniff_delimiter(handle))
         header = [h.strip() for h in reader.fieldnames or []]
         unknown = [h for h in header if h not in COLUMNS]
         if not header or unknown:
-            message = f"unknown columns {unknown}" if unknown else "the file is empty; a header row is needed"
+            message = _unknown_columns(unknown) if unknown else "the file is empty; a header row is needed"
             return [], [Located(str(path), 1, "header", f"{message}; expected some of {', '.join(sorted(COLUMNS))}")]
         reader.fieldnames = header
         for cells in reader:
@@ -361,6 +395,8 @@ def import_rows(
             continue
         try:
             _import_row(session, declaration, controller_id, row, actor, result)
+        except ConfigurationError:
+            raise  # the settings are at fault, not the row
         except DataRightError as exc:
             raise ImportRowFailed(Located(row.file, row.line, "", str(exc))) from exc
 

@@ -67,6 +67,16 @@ class ReceiptProof(_Receipt):
     language: str | None = None
 
 
+class ReceiptBanner(_Receipt):
+    """The cookie banner choice an event came from: which banner, in which language, what was chosen."""
+
+    revision: str | None = None
+    language: str | None = None
+    accepted: list[str]
+    rejected: list[str]
+    gpc: bool = False
+
+
 class ConsentReceipt(_Receipt):
     version: str = KANTARA_VERSION
     record_schema: str = Field(RECORD_SCHEMA, alias="recordSchema")
@@ -88,6 +98,7 @@ class ConsentReceipt(_Receipt):
     sensitive: bool
     spi_cat: list[str] = Field(alias="spiCat")
     proof: ReceiptProof | None = None
+    cookie_banner: ReceiptBanner | None = Field(None, alias="cookieBanner")
 
     def as_json(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -108,6 +119,7 @@ class ReceiptEvent:
     language: str | None = None
     text_hash: str | None = None
     guardian_id: str | None = None
+    banner: ReceiptBanner | None = None
 
 
 def _text(value: LocalizedText | None, language: str | None, fallback: str) -> str:
@@ -234,4 +246,5 @@ def build_receipt(
         sensitive=bool(special),
         spi_cat=special,
         proof=ReceiptProof(text_hash=event.text_hash, language=event.language) if event.text_hash else None,
+        cookie_banner=event.banner,
     )

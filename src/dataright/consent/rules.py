@@ -20,6 +20,7 @@ The ledger stores what happened (events); these functions say what it means:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,7 +147,10 @@ class ControllerRules:
     def rule(self, target: Target) -> TargetRule:
         rule = self.by_code.get(target.code)
         if rule is None:
-            raise NotFound(f"{target.kind} {target.key!r} is not declared for controller {self.controller_id!r}")
+            known = sorted({r.target.key for r in self.by_code.values() if r.target.kind == target.kind})
+            near = difflib.get_close_matches(target.key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise NotFound(f"{target.kind} {target.key!r} is not declared for controller {self.controller_id!r}{hint}")
         return rule
 
     @property

@@ -289,9 +289,23 @@ class CookieConsentIn(_In):
     accepted: list[CookieCategory] = Field(max_length=len(CookieCategory))
     notice_version: Annotated[Line, Field(max_length=40)] | None = None
     proof: ProofIn | None = None
+    banner_revision: Annotated[str, Field(pattern=r"^[0-9a-f]{8,64}$")] | None = Field(
+        None,
+        description="The revision of the banner the choice was made in (`/banner/{controller}.js`).",
+        examples=["3fa2c1d0"],
+    )
+    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$", max_length=16)] | None = Field(
+        None, description="The language the banner was shown in.", examples=["nb"]
+    )
+    gpc: bool = Field(
+        False,
+        description="The browser sent Global Privacy Control (`navigator.globalPrivacyControl`); "
+        "`Sec-GPC: 1` counts too.",
+    )
 
 
 class CookieConsentOut(BaseModel):
+    device_id: str = Field(description="The device id the banner sent, echoed so it can confirm what was stored.")
     events: list[EventOut]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import DIGEST_KEY
@@ -25,7 +25,7 @@ from dataright.consent.check import evaluate, reader_for
 from dataright.consent.coverage import digest_of
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
-from dataright.consent.receipts import ReceiptEvent, build_receipt
+from dataright.consent.receipts import ReceiptBanner, ReceiptEvent, build_receipt
 from dataright.consent.rules import (
     ControllerRules,
     Decision,
@@ -49,7 +49,7 @@ from dataright.consent.rules import (
 from dataright.consent.targets import Holder, HolderKind, Target, TargetKind
 from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubscribe_headers
 from dataright.declarations.schema import CookieCategory, Declaration
-from dataright.errors import NotFound, PermissionDenied, ValidationFailed
+from dataright.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
 from dataright.identity import service as identity
 from dataright.storage.types import utcnow
 
@@ -119,8 +119,21 @@ def _ids(holder: Holder) -> tuple[uuid.UUID | None, uuid.UUID | None]:
 # ------------------------------------------------------------------------------------------------
 # recording
 # ------------------------------------------------------------------------------------------------
+_NEW_STATES = "dataright.consent.new_states"
+
+
 def _state(session: Session, controller_id: str, holder: Holder, target: Target) -> ConsentState | None:
-    return session.get(ConsentState, (controller_id, holder.code, target.code))
+    key = (controller_id, holder.code, target.code)
+    if holder.kind is HolderKind.subject and identity.created_in_this_transaction(session, uuid.UUID(holder.id)):
+        # a subject made in this transaction has no state but those this transaction made: no query
+        states: dict[tuple[str, str, str], ConsentState] = session.info.get(_NEW_STATES, {})
+        return states.get(key)
+    return session.get(ConsentState, key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_new_states(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_NEW_STATES, None)
 
 
 def _append(
@@ -140,6 +153,7 @@ def _append(
     proof: Proof | None = None,
     guardian_id: uuid.UUID | None = None,
     import_key: str | None = None,
+    banner: ReceiptBanner | None = None,
 ) -> ConsentEvent:
     settings = get_settings()
     proof = proof or Proof()
@@ -160,6 +174,7 @@ def _append(
             language=proof.language,
             text_hash=text_hash,
             guardian_id=Holder.subject(guardian_id).code if guardian_id else None,
+            banner=banner,
         ),
     )
     subject_id, device_id = _ids(holder)
@@ -224,16 +239,17 @@ def _derive_state(
     }
     if state is None:
         subject_id, device_id = _ids(holder)
-        session.add(
-            ConsentState(
-                controller_id=rules.controller_id,
-                holder=holder.code,
-                target=rule.target.code,
-                subject_id=subject_id,
-                device_id=device_id,
-                **fields,
-            )
+        state = ConsentState(
+            controller_id=rules.controller_id,
+            holder=holder.code,
+            target=rule.target.code,
+            subject_id=subject_id,
+            device_id=device_id,
+            **fields,
         )
+        session.add(state)
+        # held here (the identity map holds objects weakly) for _state, for the rest of the transaction
+        session.info.setdefault(_NEW_STATES, {})[(rules.controller_id, holder.code, rule.target.code)] = state
     elif not rejected and (event.occurred_at, event.id) >= (state.occurred_at, state.event_id):
         for name, value in fields.items():
             setattr(state, name, value)
@@ -652,16 +668,44 @@ def unsubscribe_signer() -> UnsubscribeSigner:
 
 
 def unsubscribe_link_headers(
-    *, declaration: Declaration, controller_id: str, subject_id: uuid.UUID, topic_id: str, channel: str
+    *,
+    declaration: Declaration,
+    controller_id: str,
+    subject_id: uuid.UUID,
+    topic_id: str,
+    channel: str,
+    language: str | None = None,
 ) -> dict[str, str]:
-    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058)."""
+    """``List-Unsubscribe`` headers for one message of a topic to one subject (RFC 8058).
+
+    ``language`` is the message's language: the link's page speaks it (when the controller offers it).
+    """
     target = Target.topic(topic_id, channel)
     rule = rules_for(declaration, controller_id).rule(target)
     if not (rule.needs_consent or rule.opt_out_basis):
         raise ValidationFailed(f"{target.code}: sent under {rule.basis}; it has no unsubscribe link")
     assert target.channel is not None
-    token = unsubscribe_signer().sign(Unsubscribe(controller_id, str(subject_id), topic_id, target.channel))
-    return unsubscribe_headers(get_settings().base_url, token)
+    offered = declaration.controller_by_id[controller_id].languages
+    if language is not None and language not in offered:
+        languages = ", ".join(offered)
+        raise ValidationFailed(f"language: {language!r} is not one of {controller_id}'s languages ({languages})")
+    request = Unsubscribe(controller_id, str(subject_id), topic_id, target.channel, language)
+    try:
+        return unsubscribe_headers(get_settings().base_url, unsubscribe_signer().sign(request))
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url: {exc}") from None
+
+
+def is_unsubscribed(session: Session, *, declaration: Declaration, request: Unsubscribe) -> bool:
+    """Whether the topic x channel of a link is already stopped for its subject (reads only)."""
+    current = check(
+        session,
+        declaration=declaration,
+        controller_id=request.controller_id,
+        target=Target.topic(request.topic_id, request.channel),
+        subject_id=uuid.UUID(request.subject_id),
+    )
+    return not current.allowed
 
 
 def unsubscribe(
@@ -710,12 +754,15 @@ def record_cookie_consent(
     gpc: bool = False,
     proof: Proof | None = None,
     subject_id: uuid.UUID | None = None,
+    banner_revision: str | None = None,
 ) -> list[ConsentEvent]:
     """A banner's answer: each cookie category accepted or not, and each purpose those cookies serve.
 
     A purpose counts as consented when every category holding its cookies is accepted. With ``gpc``
     targeting cookies and advertising purposes are opted out whatever was ticked. When the person is
-    logged in (``subject_id``) the device is linked and the choices become theirs.
+    logged in (``subject_id``) the device is linked and the choices become theirs. Every event's receipt
+    carries the whole choice (``cookieBanner``: the banner's revision, its language, the categories accepted and
+    rejected, the GPC signal) and its source names the banner's revision.
     """
     rules = rules_for(declaration, controller_id)
     chosen = set(accepted)
@@ -725,6 +772,16 @@ def record_cookie_consent(
     device = identity.get_or_create_device(session, controller_id, device_token, actor=actor)
     holder = Holder.device(device.id)
     recorded: list[ConsentEvent] = []
+    optional = [c for c in CookieCategory if c is not CookieCategory.strictly_necessary]
+    gpc_blocked = {c for c in optional if gpc and rules.rule(Target.cookie(c)).gpc_applies}
+    choice = ReceiptBanner(
+        revision=banner_revision,
+        language=proof.language if proof else None,
+        accepted=[str(c) for c in optional if c in chosen and c not in gpc_blocked],
+        rejected=[str(c) for c in optional if c not in chosen or c in gpc_blocked],
+        gpc=gpc,
+    )
+    source = f"cookie banner revision {banner_revision}" if banner_revision else "cookie banner"
 
     def choose(target: Target, yes: bool) -> None:
         rule = rules.rule(target)
@@ -748,8 +805,9 @@ def record_cookie_consent(
                 notice_version=notice_version or declaration.notice.label,
                 occurred_at=utcnow(),
                 reason=GPC_REASON if kind is EventKind.gpc_opt_out else None,
-                source="cookie banner",
+                source=source,
                 proof=proof,
+                banner=choice,
             )
         )
 

@@ -27,7 +27,7 @@ from dataright.errors import DeclarationInvalid, DeclarationSyntaxError, Located
 
 PathT = tuple[str | int, ...]
 DATASETS_FOLDER = "datasets"  # dataset declarations may also live one file each in this subfolder
-SINGLETONS = frozenset({"organisation", "rights", "notice"})
+SINGLETONS = frozenset({"organisation", "rights", "notice", "cookie_banner"})
 SECTIONS = frozenset(Declaration.model_fields)
 
 

@@ -597,6 +597,59 @@ class Cookie(Model):
     controllers: tuple[Key, ...] = ()
 
 
+class ConsentModeSignal(StrEnum):
+    """Google Consent Mode v2 consent types (``gtag('consent', ...)``)."""
+
+    ad_storage = "ad_storage"
+    ad_user_data = "ad_user_data"
+    ad_personalization = "ad_personalization"
+    analytics_storage = "analytics_storage"
+    functionality_storage = "functionality_storage"
+    personalization_storage = "personalization_storage"
+    security_storage = "security_storage"
+
+
+# Which accepted cookie category grants which Consent Mode signals, unless the declaration says otherwise.
+DEFAULT_CONSENT_MODE: dict[CookieCategory, tuple[ConsentModeSignal, ...]] = {
+    CookieCategory.performance: (ConsentModeSignal.analytics_storage,),
+    CookieCategory.targeting: (
+        ConsentModeSignal.ad_storage,
+        ConsentModeSignal.ad_user_data,
+        ConsentModeSignal.ad_personalization,
+    ),
+}
+CookieName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=500)]
+
+
+class CookieBanner(Model):
+    """The cookie banner dataright serves (``/banner/{controller}.js``): what the declaration's cookies and
+    purposes do not already say."""
+
+    cookie_name: CookieName = Field(
+        "dataright_consent",
+        description="The first-party cookie the banner keeps the choice (and the device id) in; declare it as a "
+        "strictly_necessary cookie.",
+    )
+    notice_url: HttpUrl | None = Field(
+        None, description="The privacy notice the banner links to (default: the controller's website)."
+    )
+    google_consent_mode: bool = Field(
+        False,
+        description="Set Google Consent Mode v2 (default denied, updated on every choice); only for sites "
+        "that use Google tags.",
+    )
+    consent_mode: dict[CookieCategory, tuple[ConsentModeSignal, ...]] = Field(
+        default_factory=dict,
+        description="Which accepted category grants which Consent Mode signals; categories not named keep the "
+        "default (performance: analytics_storage; targeting: ad_storage, ad_user_data, ad_personalization).",
+    )
+
+    def signals(self) -> dict[CookieCategory, tuple[ConsentModeSignal, ...]]:
+        """The Consent Mode mapping in force: the default with the declaration's entries over it."""
+        return {**DEFAULT_CONSENT_MODE, **self.consent_mode}
+
+
 class CommunicationTopic(Model):
     id: Key
     name: LocalizedText
@@ -652,6 +705,7 @@ class Declaration(Model):
     legal_holds: tuple[LegalHold, ...] = ()
     purposes: tuple[Purpose, ...] = Field(min_length=1)
     cookies: tuple[Cookie, ...] = ()
+    cookie_banner: CookieBanner = CookieBanner()
     communication_topics: tuple[CommunicationTopic, ...] = ()
     datasets: tuple[Dataset, ...] = ()
     rights: RightsHandling = RightsHandling()
@@ -807,6 +861,25 @@ class Declaration(Model):
             ref(("cookies", i, "system"), k.system, systems, "system")
             ref(("cookies", i, "consent_purpose"), k.consent_purpose, purposes, "purpose")
             refs(("cookies", i, "controllers"), k.controllers, controllers, "controller")
+        if self.cookies:
+            banner_cookie = self.cookie_banner.cookie_name
+            kept = [k for k in self.cookies if k.name == banner_cookie]
+            if not kept:
+                out.append(
+                    (
+                        ("cookie_banner", "cookie_name"),
+                        f"the banner's cookie {banner_cookie!r} is not declared under cookies: declare it "
+                        "(category strictly_necessary) so the notice and the banner list it",
+                    )
+                )
+            elif any(k.category is not CookieCategory.strictly_necessary for k in kept):
+                out.append(
+                    (
+                        ("cookie_banner", "cookie_name"),
+                        f"the banner's cookie {banner_cookie!r} is declared with a category other than "
+                        "strictly_necessary; the banner sets it before any consent, to keep the choice",
+                    )
+                )
         for i, t in enumerate(self.communication_topics):
             ref(("communication_topics", i, "purpose"), t.purpose, purposes, "purpose")
             refs(("communication_topics", i, "controllers"), t.controllers, controllers, "controller")

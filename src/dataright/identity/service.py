@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, select, tuple_
+from sqlalchemy import ColumnElement, and_, event, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.errors import Conflict, NotFound, ValidationFailed
+from dataright.identity.ages import completed_years
 from dataright.identity.crypto import decrypt, encrypt, keyed_hash
 from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier, Suppression
 from dataright.identity.normalise import IdentifierKind, normalise, normalise_device_id, parse_kind
@@ -176,6 +177,7 @@ def get_or_create_subject(
             if attempt:  # pragma: no cover - a second race in a row
                 raise
             continue  # someone created the subject meanwhile: find it
+        _created_here(session).add(subject.id)
         audit(
             session,
             actor=actor,
@@ -187,6 +189,25 @@ def get_or_create_subject(
         )
         return subject
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+_CREATED = "dataright.identity.created"
+
+
+def _created_here(session: Session) -> set[uuid.UUID]:
+    created: set[uuid.UUID] = session.info.setdefault(_CREATED, set())
+    return created
+
+
+def created_in_this_transaction(session: Session, subject_id: uuid.UUID) -> bool:
+    """Whether ``get_or_create_subject`` made the subject in the session's transaction (so nothing of it can
+    be in the database but what this transaction wrote). Forgotten at any rollback, a savepoint's included."""
+    return subject_id in session.info.get(_CREATED, ())
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_created(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_CREATED, None)
 
 
 def _complete(
@@ -257,7 +278,7 @@ def age_on(subject: Subject, day: date) -> int | None:
     born = subject.birth_date
     if born is None:
         return None
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+    return completed_years(born, day)
 
 
 # -- guardians ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
@@ -26,7 +26,7 @@ from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
 from dataright.requests import fulfilment, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
-from dataright.requests.models import RequestParty, RightsRequest
+from dataright.requests.models import RequestParty, RequestTask, RightsRequest
 from dataright.requests.verification import VERIFY_WITHIN
 from dataright.storage.types import utcnow
 
@@ -530,3 +530,68 @@ def remind(session: Session, *, declaration: Declaration, controller_id: str, wi
 
 def type_of(request: RightsRequest) -> RequestType:
     return RequestType(request.type)
+
+
+# ------------------------------------------------------------------------------------------------
+# for the jobs that run fulfilment, and for the metrics
+# ------------------------------------------------------------------------------------------------
+ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.restriction})
+"""Request types the connector engine carries out by itself (a rectification needs the corrected values from
+staff, so its datastore tasks stay manual)."""
+
+
+def awaiting_engine(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
+    """Requests in progress whose type the engine carries out and that have an open datastore task."""
+    open_task = select(RequestTask.request_id).where(
+        RequestTask.kind == fulfilment.DATASTORE, RequestTask.status == "open"
+    )
+    query = (
+        select(RightsRequest.id)
+        .where(
+            RightsRequest.status == Status.in_progress.value,
+            RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
+            RightsRequest.id.in_(open_task),
+        )
+        .order_by(RightsRequest.due_on)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def note_waiting(
+    session: Session, *, request: RightsRequest, controller_id: str, dataset: str, note: str, actor: str
+) -> int:
+    """Mark the open datastore tasks of ``dataset`` as waiting on it (the note staff and the API show); how many."""
+    marked = 0
+    for task in request.tasks:
+        if (
+            task.kind == fulfilment.DATASTORE
+            and task.status == "open"
+            and task.controller_id == controller_id
+            and task.target == dataset
+            and task.note != note
+        ):
+            task.note = note
+            marked += 1
+    if marked:
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            action="request.task_waiting",
+            entity_type="rights_request",
+            entity_id=request.id,
+            controller_id=controller_id,
+            details={"reference": request.reference, "dataset": dataset, "tasks": marked},
+        )
+    return marked
+
+
+def overdue_counts(session: Session, *, today: date) -> dict[str, int]:
+    """Open requests past their binding deadline, by answering controller."""
+    rows = session.execute(
+        select(RightsRequest.controller_id, func.count())
+        .where(RightsRequest.status.in_([s.value for s in OPEN]), RightsRequest.due_on < today)
+        .group_by(RightsRequest.controller_id)
+    )
+    return {controller: int(n) for controller, n in rows}

@@ -155,6 +155,10 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
         except sa_exc.DBAPIError as error:
             if isinstance(error, sa_exc.OperationalError) and _busy(error):
                 raise Unavailable("the database is busy with other writes; try again shortly", retry_after=1) from None
+            if isinstance(error, sa_exc.OperationalError) and error.statement is None:
+                # no connection could be opened (the server takes no more, or is down): nothing was sent
+                logger.warning("no database connection for a write: %s", type(error.orig).__name__)
+                raise Unavailable("the database takes no more connections right now; try again shortly") from None
             if attempt == 2 or not _retryable(error):
                 raise
             logger.info("write transaction lost a race (%s); running it once more", type(error).__name__)

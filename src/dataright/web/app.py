@@ -40,9 +40,15 @@ from dataright.consent.api import router as consent_router
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker
 from dataright.consent.dnc import FileDncRegistry
 from dataright.consent.pages import router as consent_pages
+from dataright.cookies.pages import router as cookie_pages
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
+from dataright.jobs.api import router as jobs_router
+from dataright.jobs.metrics import metrics_registry
+from dataright.jobs.registry import load_kinds
+from dataright.jobs.runners import runner_for
+from dataright.jobs.runtime import JobEnvironment
 from dataright.requests.api import router as requests_router
 from dataright.requests.pages import router as requests_pages
 from dataright.requests.verification import load_sms_sender
@@ -71,6 +77,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/cookie-consent"),
         ("GET", "/u/{token}"),
         ("POST", "/u/{token}"),
+        # the cookie banner a site embeds (script and stylesheet) and, in demo mode, its demo site
+        ("GET", "/banner/{controller}.js"),
+        ("GET", "/banner/{controller}.css"),
+        ("GET", "/demo/{controller}/"),
         # rights requests: anyone may file one (rate-limited; the answer never says whether the person is known)
         # and confirm it with the code or magic link sent to them; a package is fetched with its signed token
         ("POST", "/api/v1/requests"),
@@ -86,8 +96,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 def _include_routers(app: FastAPI) -> None:
     app.include_router(audit_router)
     app.include_router(breach_router)
+    app.include_router(jobs_router)
     app.include_router(consent_router)
     app.include_router(consent_pages)
+    app.include_router(cookie_pages)
     app.include_router(requests_router)
     app.include_router(requests_pages)
 
@@ -190,6 +202,7 @@ def create_app(
     (a registry, or paths to load; default: ``settings.declarations``)."""
     settings = _resolve_settings(settings)
     use_settings(settings)
+    load_kinds(settings.job_modules)
     if isinstance(declarations, DeclarationRegistry):
         registry = declarations
     else:
@@ -222,9 +235,14 @@ def create_app(
         app.state.async_checker = async_checker
         sealer.start()
         sweeper = asyncio.create_task(_purge_idempotency_keys(app.state.session_factory))
+        runner = runner_for(settings, JobEnvironment(app.state.session_factory, settings, registry), in_server=True)
+        if runner is not None:
+            runner.start()
         try:
             yield
         finally:
+            if runner is not None:
+                await run_in_threadpool(runner.stop)
             sweeper.cancel()
             sealer.stop()
             app.state.async_checker = None
@@ -249,6 +267,7 @@ def create_app(
         app.state.session_factory, slots=write_slots(engine), timeout=settings.db_write_timeout
     )
     app.state.audit_sealer = sealer
+    app.state.metrics_registry = metrics_registry(app.state.session_factory)
     app.state.key_verifier = KeyVerifier(engine)
     app.state.consent_checker = checker
     app.state.async_checker = None

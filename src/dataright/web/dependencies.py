@@ -190,9 +190,26 @@ async def _key_with_scope(request: Request, token: str | None, scope: str) -> Ve
     verifier: KeyVerifier = request.app.state.key_verifier
     key = verifier.cached(token)
     if key is None:
-        key = await run_in_threadpool(verifier.load, token)
+        # One read per key when its cached row expires: the requests that miss together wait for the first
+        # one's read instead of each taking a thread and a pooled connection for the same row.
+        async with _load_lock(request, token):
+            key = verifier.cached(token)
+            if key is None:
+                key = await run_in_threadpool(verifier.load, token)
     ensure_scope(key, scope)
     return key
+
+
+KEY_LOAD_STRIPES = 64
+
+
+def _load_lock(request: Request, token: str) -> anyio.Lock:
+    """One of a fixed set of locks, chosen by the token's prefix (a bounded set, whatever tokens are sent)."""
+    locks: list[anyio.Lock] | None = getattr(request.app.state, "key_load_locks", None)
+    if locks is None:  # made on first use, inside the server's event loop
+        locks = [anyio.Lock() for _ in range(KEY_LOAD_STRIPES)]
+        request.app.state.key_load_locks = locks
+    return locks[hash(token[:16]) % KEY_LOAD_STRIPES]
 
 
 async def _authorise(request: Request, token: str | None, scope: str, controllers: list[str]) -> VerifiedKey:

@@ -57,7 +57,7 @@ STATUSES_BY_KIND: list[tuple[str, Callable[[str, dict[str, Any], bool], bool], t
         lambda _m, op, _g: any(p.get("name") in ("controller", "controller_id") for p in op.get("parameters", [])),
         (404,),
     ),
-    # a retry while the first request with its Idempotency-Key runs (409); overload, nothing written (503)
+    # a state conflict (409); overload, nothing written (503); one taking an Idempotency-Key: IDEMPOTENCY_STATUSES
     ("writes", lambda method, _op, _g: method.upper() not in SAFE_METHODS, (409, 503)),
 ]
 
@@ -76,6 +76,19 @@ IDEMPOTENCY_KEY = {
     "again and writes nothing; the same key with another request is a 422.",
     "schema": {"type": "string", "pattern": f"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"},
 }
+
+
+# what a write taking an Idempotency-Key can answer because of it (web.idempotency), besides its own reasons
+IDEMPOTENCY_STATUSES: dict[int, str] = {
+    409: "A request with the same `Idempotency-Key` is still being answered; retry once it has finished.",
+    422: "The `Idempotency-Key` was already used for another request (another body, path or query).",
+}
+
+
+def _mention(response: dict[str, Any], sentence: str) -> None:
+    description = str(response.get("description") or "")
+    if sentence not in description:
+        response["description"] = f"{description} Or: {sentence}" if description else sentence
 
 
 CONTROLLER_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"  # a declaration's ids (declarations.schema.Key)
@@ -141,8 +154,15 @@ def rewrite(document: dict[str, Any], guarded: Iterable[tuple[str, str]]) -> dic
             for _kind, applies, kind_statuses in STATUSES_BY_KIND:
                 if applies(method, operation, (method.upper(), path) in guarded_set):
                     statuses.update(kind_statuses)
+            idempotent = any(
+                p.get("name") == HEADER and p.get("in") == "header" for p in operation.get("parameters", [])
+            )
+            if idempotent:
+                statuses.update(IDEMPOTENCY_STATUSES)
             for status in sorted(statuses):
                 responses[str(status)] = _problem_response(status, responses.get(str(status)))
+                if idempotent and status in IDEMPOTENCY_STATUSES:
+                    _mention(responses[str(status)], IDEMPOTENCY_STATUSES[status])
             operation["responses"] = dict(sorted(responses.items()))
     _components(document.setdefault("components", {}).setdefault("schemas", {}))
     return document

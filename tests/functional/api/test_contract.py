@@ -51,6 +51,43 @@ def test_route_specific_statuses_are_declared(app: FastAPI) -> None:
     assert "400" in paths["/api/v1/consent/events"]["post"]["responses"]  # a body that is not JSON
 
 
+def test_every_write_taking_an_idempotency_key_declares_its_409_and_422(app: FastAPI) -> None:
+    writes = 0
+    for method, path, operation in _operations(app):
+        if method in ("GET", "HEAD", "OPTIONS") or not path.startswith("/api/v1"):
+            continue
+        writes += 1
+        names = [(p["name"], p["in"]) for p in operation.get("parameters", [])]
+        assert ("Idempotency-Key", "header") in names, (method, path)
+        responses = operation["responses"]
+        assert "Idempotency-Key` is still being answered" in responses["409"]["description"], (method, path)
+        assert "Idempotency-Key` was already used for another request" in responses["422"]["description"], (
+            method,
+            path,
+        )
+        for status in ("409", "422"):
+            assert responses[status]["content"] == {PROBLEM_JSON: {"schema": PROBLEM_REF}}, (method, path)
+    assert writes >= 10
+
+
+def test_an_idempotency_conflict_is_answered_with_the_declared_status(
+    app: FastAPI, client: TestClient, make_key: MakeKey
+) -> None:
+    headers = {
+        "Authorization": f"Bearer {make_key(scopes=['consent:write'], controllers=['nexalearn'])}",
+        "Idempotency-Key": "k-17",
+    }
+    body = {"subject": {"customer_id": "c-17"}, "purpose": "analytics", "kind": "given"}
+    first = client.post("/api/v1/consent/events?controller=nexalearn", json=body, headers=headers)
+    other = client.post(
+        "/api/v1/consent/events?controller=nexalearn", json={**body, "kind": "withdrawn"}, headers=headers
+    )
+    assert first.status_code == 201, first.text
+    assert other.status_code == 422
+    declared = app.openapi()["paths"]["/api/v1/consent/events"]["post"]["responses"]
+    assert str(other.status_code) in declared
+
+
 def test_the_status_table_is_the_one_place_kinds_of_statuses_are_added() -> None:
     kinds = {kind for kind, _applies, _statuses in STATUSES_BY_KIND}
     assert {"with input", "with a body", "behind an API key", "acting for a controller", "writes"} == kinds

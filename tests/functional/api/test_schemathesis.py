@@ -67,7 +67,9 @@ def schema_and_parser_agree(ctx: Any, response: Any, case: Any) -> bool | None:
 @pytest.fixture
 def served_app(tmp_path: Path, registry: DeclarationRegistry) -> Iterator[tuple[Any, str]]:
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'dataright.sqlite3'}", secret_key=TEST_SECRET, base_url="http://testserver"
+        database_url=f"sqlite:///{tmp_path / 'dataright.sqlite3'}",
+        secret_key=TEST_SECRET,
+        base_url="https://testserver",
     )
     use_settings(settings)
     app = create_app(settings, registry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -142,12 +143,57 @@ def test_validate_only_writes_nothing(database: Engine, tmp_path: Path) -> None:
     assert _count(database, NEXALEARN) == 0
 
 
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"], ids=["comma", "semicolon", "tab", "bar"])
+def test_the_delimiter_is_sniffed_from_the_file(database: Engine, tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "consents.csv"
+    rows = [
+        ["email", "purpose", "status", "occurred_at", "source"],
+        ["a@example.org", "analytics", "given", _recent(), "crm export, 2024"],
+        ["b@example.org", "analytics", "withdrawn", _recent(), "crm"],
+    ]
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(rows)
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN])
+    assert result.exit_code == 0, result.output
+    assert "2 row(s): 2 recorded" in result.output
+    assert _count(database, NEXALEARN) == 2
+
+
+def test_a_near_miss_purpose_name_is_suggested(database: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text(f"email;purpose;status;occurred_at\nkari@example.org;analytic;given;{_recent()}\n")
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN])
+    assert result.exit_code == 1
+    expected = (
+        f"{path}:2 purpose: purpose 'analytic' is not declared for controller '{NEXALEARN}'; did you mean 'analytics'?"
+    )
+    assert expected in result.output
+    far = tmp_path / "far.csv"
+    far.write_text(f"email,purpose,status,occurred_at\nkari@example.org,zzzz,given,{_recent()}\n")
+    assert "did you mean" not in runner.invoke(app, ["consent", "import", str(far), "-c", NEXALEARN]).output
+
+
+def test_a_configuration_error_is_blamed_on_the_configuration_not_the_file(
+    database: Engine, tmp_path: Path, examples_dir: Path
+) -> None:
+    path = tmp_path / "consents.csv"
+    path.write_text(f"email,purpose,status,occurred_at\nkari@example.org,analytics,given,{_recent()}\n")
+    url = str(database.url.render_as_string(hide_password=False))
+    use_settings(Settings(database_url=url, secret_key=None, declarations=[examples_dir / "nexalearn"]))
+    result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN])
+    assert result.exit_code == 1
+    assert "error: configuration: no secret key" in result.output
+    assert "the file is not at fault: fix the configuration and run again" in result.output
+    assert f"{path}:" not in result.output and "fix the row" not in result.output
+    assert _count(database, NEXALEARN) == 0
+
+
 def test_unknown_columns_and_controllers_are_named(database: Engine, tmp_path: Path) -> None:
     path = tmp_path / "consents.csv"
     path.write_text("mail,purpose\nx@example.org,analytics\n")
     result = runner.invoke(app, ["consent", "import", str(path), "-c", NEXALEARN])
     assert result.exit_code == 1
-    assert f"{path}:1 header: unknown columns ['mail']" in result.output
+    assert f"{path}:1 header: unknown column 'mail' (did you mean 'email'?)" in result.output
     result = runner.invoke(app, ["consent", "import", str(path), "-c", "nobody"])
     assert result.exit_code == 1
     assert "--controller nobody: no loaded declaration has a controller 'nobody'" in result.output

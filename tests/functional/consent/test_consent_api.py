@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 from consent_helpers import NESTIT, NEXALEARN, device_token, email
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from dataright.config import Settings, use_settings
 from dataright.consent import api as consent_api
+from dataright.web.dependencies import WindowLimiter
 from fixtures.web import MakeKey
 
 PROOF = {"text": "Ja, dere kan bruke analyseverktøy.", "language": "nb"}
@@ -202,11 +205,20 @@ def test_the_cookie_banner_cannot_name_a_subject(client: TestClient) -> None:
     assert response.status_code == 422
 
 
-def test_the_cookie_banner_is_rate_limited_per_address(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(consent_api, "cookie_consent_limiter", consent_api.WindowLimiter(2))
+def test_the_cookie_banner_is_rate_limited_per_address(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consent_api, "cookie_consent_limiter", WindowLimiter(2))
     body = {"controller": NEXALEARN, "device_id": device_token(), "accepted": []}
     statuses = [client.post("/api/v1/cookie-consent", json=body).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
+    limited = client.post("/api/v1/cookie-consent", json=body)
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert "at most 120 cookie choices a minute from one address" in limited.json()["detail"]
+    with TestClient(app, raise_server_exceptions=False, client=("192.0.2.7", 40000)) as elsewhere:
+        other = [elsewhere.post("/api/v1/cookie-consent", json=body).status_code for _ in range(3)]
+    assert other == [201, 201, 429], "another address has its own count"
+    assert client.post("/api/v1/cookie-consent", json=body).status_code == 429, "and did not reset the first"
 
 
 def test_unknown_devices_and_controllers(client: TestClient, writer: dict[str, str]) -> None:
@@ -232,7 +244,7 @@ def test_one_click_unsubscribe_from_a_link_without_logging_in(client: TestClient
     ).json()
     assert link["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert link["headers"]["List-Unsubscribe"] == f"<{link['url']}>"
-    path = link["url"].removeprefix("http://testserver")
+    path = link["url"].removeprefix("https://testserver")
 
     page = client.get(path)
     assert page.status_code == 200
@@ -254,6 +266,129 @@ def test_one_click_unsubscribe_from_a_link_without_logging_in(client: TestClient
         f"/api/v1/consent/subjects/{event['subject_id']}/history?controller={NESTIT}", headers=writer
     ).json()["events"]
     assert [(e["kind"], e["method"]) for e in history] == [("given", "api"), ("withdrawn", "one_click")]
+
+
+def _unsubscribe_path(client: TestClient, writer: dict[str, str], subject_id: str, extra: str = "") -> str:
+    link = client.get(
+        f"/api/v1/consent/subjects/{subject_id}/unsubscribe-link"
+        f"?controller={NESTIT}&topic=newsletter-email&channel=email{extra}",
+        headers=writer,
+    )
+    assert link.status_code == 200, link.text
+    return str(link.json()["url"]).removeprefix("https://testserver")
+
+
+def test_an_unsubscribe_link_does_not_show_whom_it_unsubscribes(client: TestClient, writer: dict[str, str]) -> None:
+    address = email()
+    event = _record(
+        client,
+        writer,
+        {"subject": {"email": address}, "topic": "newsletter-email", "channel": "email", "kind": "given"},
+        NESTIT,
+    )
+    path = _unsubscribe_path(client, writer, event["subject_id"])
+    subject = uuid.UUID(event["subject_id"])
+    for shown in (subject.hex, str(subject), address, NESTIT):
+        assert shown not in path
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("language", "accept", "expected"),
+    [
+        ("en", "sv", "Do you want to stop receiving these messages?"),  # the message's language wins
+        ("sv", "en", "Vill du sluta ta emot dessa meddelanden?"),
+        (None, "en-GB,en;q=0.9", "Do you want to stop receiving these messages?"),  # else the browser's
+        (None, "de, en;q=0.5, sv;q=0.8", "Vill du sluta ta emot dessa meddelanden?"),  # by q-value, offered only
+        (None, "de", "Vill du sluta ta emot dessa meddelanden?"),  # else the controller's first language
+        (None, None, "Vill du sluta ta emot dessa meddelanden?"),
+    ],
+    ids=["link-en", "link-sv", "browser-en", "browser-by-quality", "browser-unoffered", "no-preference"],
+)
+def test_the_unsubscribe_page_speaks_the_persons_language(
+    client: TestClient, writer: dict[str, str], language: str | None, accept: str | None, expected: str
+) -> None:
+    event = _record(
+        client,
+        writer,
+        {"subject": {"email": email()}, "topic": "newsletter-email", "channel": "email", "kind": "given"},
+        NESTIT,
+    )
+    path = _unsubscribe_path(client, writer, event["subject_id"], f"&language={language}" if language else "")
+    page = client.get(path, headers={"Accept-Language": accept} if accept else {})
+    assert page.status_code == 200
+    assert expected in page.text
+    lang = "en" if "Do you want" in expected else "sv"
+    assert f'<html lang="{lang}">' in page.text and page.headers["content-language"] == lang
+
+
+def test_a_link_in_a_language_the_controller_does_not_write_is_refused(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    event = _record(
+        client,
+        writer,
+        {"subject": {"email": email()}, "topic": "newsletter-email", "channel": "email", "kind": "given"},
+        NESTIT,
+    )
+    response = client.get(
+        f"/api/v1/consent/subjects/{event['subject_id']}/unsubscribe-link"
+        f"?controller={NESTIT}&topic=newsletter-email&channel=email&language=nb",
+        headers=writer,
+    )
+    assert response.status_code == 422
+    assert "language: 'nb' is not one of" in response.text and "languages (sv, en)" in response.text
+
+
+def test_the_unsubscribe_page_says_so_when_the_person_is_already_unsubscribed(
+    client: TestClient, writer: dict[str, str]
+) -> None:
+    event = _record(
+        client,
+        writer,
+        {"subject": {"email": email()}, "topic": "newsletter-email", "channel": "email", "kind": "given"},
+        NESTIT,
+    )
+    path = _unsubscribe_path(client, writer, event["subject_id"], "&language=en")
+    assert "<button" in client.get(path).text
+    _record(
+        client,
+        writer,
+        {
+            "subject": {"subject_id": event["subject_id"]},
+            "topic": "newsletter-email",
+            "channel": "email",
+            "kind": "withdrawn",
+        },
+        NESTIT,
+    )
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "You were already unsubscribed from these messages." in page.text
+    assert "<button" not in page.text and "<form" not in page.text
+
+
+def test_a_link_needs_https_unless_the_server_runs_on_loopback(
+    client: TestClient, writer: dict[str, str], settings: Settings
+) -> None:
+    event = _record(
+        client,
+        writer,
+        {"subject": {"email": email()}, "topic": "newsletter-email", "channel": "email", "kind": "given"},
+        NESTIT,
+    )
+    url = (
+        f"/api/v1/consent/subjects/{event['subject_id']}/unsubscribe-link"
+        f"?controller={NESTIT}&topic=newsletter-email&channel=email"
+    )
+    use_settings(settings.model_copy(update={"base_url": "http://privacy.nestit.se"}))
+    refused = client.get(url, headers=writer)
+    assert refused.status_code == 500
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["title"] == "Server misconfigured"  # the log names base_url; the caller learns no more
+    use_settings(settings.model_copy(update={"base_url": "http://127.0.0.1:8000"}))
+    local = client.get(url, headers=writer)
+    assert local.status_code == 200 and local.json()["url"].startswith("http://127.0.0.1:8000/u/")
 
 
 def test_a_tampered_unsubscribe_link_shows_an_error_page(client: TestClient) -> None:

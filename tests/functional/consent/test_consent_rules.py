@@ -18,6 +18,7 @@ from dataright.consent.targets import Target
 from dataright.declarations.schema import Declaration, LegalBasis
 from dataright.errors import Conflict, PermissionDenied
 from dataright.identity import service as identity
+from dataright.identity.ages import latest_birth_date
 from dataright.storage.types import utcnow
 
 ANALYTICS = Target.purpose("analytics")
@@ -25,8 +26,8 @@ ADS = Target.purpose("targeted-advertising")
 
 
 def _years_ago(years: int) -> date:
-    today = date.today()
-    return today.replace(year=today.year - years) - timedelta(days=1)
+    """A birth date a day more than ``years`` ago (any day of the year, 29 February included)."""
+    return latest_birth_date(years, date.today()) - timedelta(days=1)
 
 
 def _record(session: Session, declaration: Declaration, controller_id: str, **fields: object) -> ConsentEvent:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from consent_helpers import NESTIT, NEXALEARN, new_subject
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import AuditEntry
 from dataright.audit.service import seal, verify
+from dataright.config import Settings, use_settings
 from dataright.consent import service
 from dataright.consent.coverage import CONSENT_EVENTS, digest_of
 from dataright.consent.models import ConsentEvent, ConsentState
@@ -57,6 +61,49 @@ def test_a_given_consent_is_allowed_and_names_its_event(session: Session, nexale
     assert decision.event_id == event.id
 
 
+@contextmanager
+def _statements(session: Session) -> Iterator[list[str]]:
+    """The SQL the session's connection sends inside the block."""
+    seen: list[str] = []
+
+    def keep(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    engine = session.connection().engine
+    sa_event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", keep)
+
+
+def test_a_new_subjects_first_consent_reads_no_state_and_later_ones_still_follow_the_rules(
+    session: Session, nexalearn: Declaration
+) -> None:
+    subject = new_subject(session, NEXALEARN)  # made in this transaction: it has no state in the database
+    with _statements(session) as statements:
+        given = _give(session, nexalearn, subject.id)
+    assert statements, "the listener saw the event being written"
+    assert [s for s in statements if s.lstrip().upper().startswith("SELECT") and "consent_state" in s] == []
+    withdrawn = _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+    older = _give(session, nexalearn, subject.id, method=Method.import_, occurred_at=utcnow() - timedelta(days=3))
+    states = session.execute(select(ConsentState).where(ConsentState.subject_id == subject.id)).scalars().all()
+    assert [(s.status, s.event_id) for s in states] == [("withdrawn", withdrawn.id)]
+    assert given.id < withdrawn.id < older.id
+    assert _check(session, nexalearn, subject.id).event_id == withdrawn.id
+
+
+def test_after_a_rolled_back_savepoint_the_state_is_read_again(session: Session, nexalearn: Declaration) -> None:
+    subject = new_subject(session, NEXALEARN)
+    _give(session, nexalearn, subject.id)
+    with pytest.raises(ValidationFailed), session.begin_nested():
+        _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+        raise ValidationFailed("undo")
+    again = _give(session, nexalearn, subject.id, kind=EventKind.withdrawn, method=Method.api)
+    states = session.execute(select(ConsentState).where(ConsentState.subject_id == subject.id)).scalars().all()
+    assert [(s.status, s.event_id) for s in states] == [("withdrawn", again.id)]
+
+
 def test_no_event_means_no_consent(session: Session, nexalearn: Declaration) -> None:
     subject = new_subject(session, NEXALEARN)
     assert _check(session, nexalearn, subject.id).reason is Reason.no_consent
@@ -92,10 +139,14 @@ def test_an_older_imported_event_does_not_replace_a_newer_state(session: Session
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE consent_events SET kind = 'given'", "DELETE FROM consent_events"],
-    ids=["update", "delete"],
+    ["UPDATE consent_events SET kind = 'given'", "DELETE FROM consent_events", "TRUNCATE consent_events CASCADE"],
+    ids=["update", "delete", "truncate"],
 )
-def test_the_database_refuses_to_rewrite_history(session: Session, nexalearn: Declaration, statement: str) -> None:
+def test_the_database_refuses_to_rewrite_history(
+    session: Session, nexalearn: Declaration, statement: str, backend: str
+) -> None:
+    if statement.startswith("TRUNCATE") and backend != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE; its DELETE without WHERE is the case above")
     subject = new_subject(session, NEXALEARN)
     _give(session, nexalearn, subject.id, kind=EventKind.withdrawn)
     with pytest.raises(DatabaseError, match="append-only"), session.begin_nested():
@@ -145,11 +196,33 @@ def test_the_text_shown_is_kept_only_as_its_hash(session: Session, nexalearn: De
     assert "analysere" not in " ".join(str(v) for v in row)
 
 
-def test_ip_and_user_agent_are_kept_only_when_the_settings_say_so(session: Session, nexalearn: Declaration) -> None:
+@pytest.mark.parametrize(
+    ("record_ip", "record_user_agent", "kept"),
+    [
+        (False, False, (None, None)),
+        (True, False, ("192.0.2.1", None)),
+        (False, True, (None, "Firefox")),
+        (True, True, ("192.0.2.1", "Firefox")),
+    ],
+    ids=["neither", "ip-only", "user-agent-only", "both"],
+)
+def test_ip_and_user_agent_are_kept_only_when_the_settings_say_so(
+    session: Session,
+    nexalearn: Declaration,
+    settings: Settings,
+    record_ip: bool,
+    record_user_agent: bool,
+    kept: tuple[str | None, str | None],
+) -> None:
+    use_settings(settings.model_copy(update={"record_ip": record_ip, "record_user_agent": record_user_agent}))
     subject = new_subject(session, NEXALEARN)
     proof = service.Proof(text="x", ip_address="192.0.2.1", user_agent="Firefox")
     event = _give(session, nexalearn, subject.id, proof=proof)
-    assert (event.ip_address, event.user_agent) == (None, None)
+    stored = session.execute(
+        text("SELECT ip_address, user_agent FROM consent_events WHERE id = :id"), {"id": event.id}
+    ).one()
+    assert (event.ip_address, event.user_agent) == kept
+    assert tuple(stored) == kept
 
 
 def test_a_bad_proof_hash_is_refused(session: Session, nexalearn: Declaration) -> None:

@@ -123,7 +123,7 @@ def test_list_unsubscribe_headers_carry_a_signed_link_for_the_subject(session: S
     )
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = headers["List-Unsubscribe"].strip("<>")
-    assert url.startswith("http://testserver/u/")
+    assert url.startswith("https://testserver/u/")
     request = service.unsubscribe_signer().verify(url.rsplit("/", 1)[1])
     assert request == Unsubscribe(NESTIT, str(subject.id), "newsletter-email", Channel.email)
 

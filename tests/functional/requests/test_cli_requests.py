@@ -55,7 +55,7 @@ def _file(
                 filed_by=FiledBy.staff,
                 actor="test",
             ),
-            base_url="http://testserver",
+            base_url="https://testserver",
             sms_sender=None,
             now=utcnow() - timedelta(days=days_ago),
         )

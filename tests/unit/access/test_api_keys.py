@@ -76,6 +76,13 @@ def test_the_every_controller_wildcard_is_only_for_admin_keys(session: Session) 
     ensure_all_controllers(admin)
 
 
+def test_a_monitoring_key_with_the_ops_scope_alone_may_span_every_controller(session: Session) -> None:
+    monitor, _ = _key(session, scopes=["ops:read"], controller_ids=["*"])
+    ensure_all_controllers(monitor)
+    with pytest.raises(ValidationFailed, match="only for admin keys and monitoring keys"):
+        _key(session, scopes=["ops:read", "consent:read"], controller_ids=["*"])
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

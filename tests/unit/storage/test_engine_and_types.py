@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +12,14 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
-from dataright.storage.engine import make_engine, make_session_factory, normalise_url, session_scope
+from dataright.errors import Unavailable
+from dataright.storage.engine import (
+    make_engine,
+    make_session_factory,
+    normalise_url,
+    run_in_transaction,
+    session_scope,
+)
 from dataright.storage.types import JSONType, UTCDateTime
 
 scratch = MetaData()
@@ -105,3 +113,18 @@ def test_datetimes_come_back_aware_and_in_utc(session: Session, moments_table: T
 def test_naive_datetimes_are_refused(session: Session, moments_table: Table) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         session.execute(insert(moments_table).values(id=2, at=datetime(2025, 1, 1, 12, 0)))
+
+
+def test_a_write_that_gets_no_connection_is_unavailable_not_an_error() -> None:
+    with socket.socket() as spare:  # a port nothing listens on, as a server that takes no more connections
+        spare.bind(("127.0.0.1", 0))
+        port = spare.getsockname()[1]
+        engine = make_engine(f"postgresql://postgres@127.0.0.1:{port}/none")
+        ran: list[bool] = []
+        try:
+            with pytest.raises(Unavailable, match="takes no more connections") as raised:
+                run_in_transaction(make_session_factory(engine), lambda session: ran.append(True))
+        finally:
+            engine.dispose()
+    assert raised.value.status == 503 and raised.value.retry_after >= 1
+    assert ran == [], "the work never ran"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -38,6 +39,7 @@ def test_discovery_finds_the_platform_domains() -> None:
     assert {"dataright.audit.models", "dataright.identity.models", "dataright.access.models"} <= set(found)
 
 
+@pytest.mark.slow  # every migration down and up again, on each backend
 def test_a_fresh_database_migrates_to_head_and_down_to_nothing_and_back(fresh_db_url: str) -> None:
     engine = make_engine(fresh_db_url)
     try:

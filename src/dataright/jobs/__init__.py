@@ -1,0 +1,1 @@
+"""Background work: one job abstraction (a row in ``jobs``), two runners (in-process, Dramatiq), schedules."""
