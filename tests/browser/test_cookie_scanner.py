@@ -22,8 +22,8 @@ import yaml
 from typer.testing import CliRunner
 
 from dataright.cli.main import app
-from dataright.config import Settings
 from dataright.declarations.schema import Cookie
+from fixtures.demo import require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -34,19 +34,7 @@ CONTROLLER = "nestit-group-ab"
 @pytest.fixture(scope="module", autouse=True)
 def chromium() -> Path:
     """Debian's Chromium and the Playwright package, or a skip (a failure with DATARIGHT_REQUIRE_SERVICES=1)."""
-    settings = Settings()
-    missing = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package is not installed (pip install -e '.[test]')"
-    if missing is None and not settings.chromium.is_file():
-        missing = f"no Chromium at {settings.chromium} (apt-get install chromium)"
-    if missing is not None:
-        if settings.require_services:
-            pytest.fail(f"{missing} and DATARIGHT_REQUIRE_SERVICES=1")
-        pytest.skip(missing)
-    return settings.chromium
+    return require_browser()
 
 
 BANNER_JS = """

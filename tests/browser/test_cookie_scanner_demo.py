@@ -21,8 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dataright.cli.main import app
-from dataright.config import Settings
-from fixtures.demo import DemoServer
+from fixtures.demo import DemoServer, require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -36,18 +35,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 def browser_available() -> None:
     """Debian's Chromium and the Playwright package, or a skip (a failure with DATARIGHT_REQUIRE_SERVICES=1).
     The scanner starts its own browser, in a thread of its own."""
-    settings = Settings()
-    missing = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = "the playwright package is not installed (pip install -e '.[test]')"
-    if missing is None and not settings.chromium.is_file():
-        missing = f"no Chromium at {settings.chromium} (apt-get install chromium)"
-    if missing is not None:
-        if settings.require_services:
-            pytest.fail(f"{missing} and DATARIGHT_REQUIRE_SERVICES=1")
-        pytest.skip(missing)
+    require_browser()
 
 
 def _scan(url: str, controller: str, declarations: Path, *extra: str) -> tuple[int, dict[str, Any], str]:

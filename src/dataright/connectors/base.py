@@ -50,6 +50,9 @@ class TableNode:
     """How rows are reached from already found tables (a row is the person's if any edge or identity matches)."""
 
 
+PSEUDONYM_PREFIX = "ps_"
+"""Every pseudonym starts so (``Engine.pseudonymise``): a connector never hashes a pseudonym again."""
+
 Identities = Mapping[str, str]
 """Identity kind -> value (``{"email": "kari@example.no"}``), already normalised."""
 

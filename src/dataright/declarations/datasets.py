@@ -16,11 +16,14 @@ request runs (validation does not need it).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from dataright.errors import ConfigurationError
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_$]*$", max_length=128)]
 DatasetKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)]
@@ -249,3 +252,13 @@ class Dataset(_Model):
 def env_names(text: str) -> list[str]:
     """The environment variables a ``${VAR}`` template names."""
     return ENV_REFERENCE.findall(text)
+
+
+def expand(template: str, environ: Mapping[str, str], *, where: str) -> str:
+    """``template`` with every ``${VAR}`` replaced from ``environ``; a clear error names a missing one."""
+    missing = [name for name in ENV_REFERENCE.findall(template) if name not in environ]
+    if missing:
+        raise ConfigurationError(
+            f"{where}: environment variable {', '.join(missing)} is not set (the URL names it as ${{{missing[0]}}})"
+        )
+    return ENV_REFERENCE.sub(lambda m: environ[m.group(1)], template)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dataright.audit import service as audit
 from dataright.config import Keys
 from dataright.connectors.base import (
+    PSEUDONYM_PREFIX,
     Connector,
     CrossValues,
     DatasetMismatch,
@@ -149,7 +150,7 @@ class Engine:
         return hmac.new(self.keys.identity_hash, canonical.encode(), hashlib.sha256).hexdigest()
 
     def pseudonymise(self, value: str) -> str:
-        return "ps_" + hmac.new(self.keys.pseudonym, value.encode(), hashlib.sha256).hexdigest()[:20]
+        return PSEUDONYM_PREFIX + hmac.new(self.keys.pseudonym, value.encode(), hashlib.sha256).hexdigest()[:20]
 
     def _open(self, graph: TraversalGraph, operation: str) -> dict[str, Connector]:
         connectors: dict[str, Connector] = {}

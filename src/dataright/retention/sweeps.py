@@ -29,6 +29,7 @@ from sqlalchemy import Column, and_, case, delete, false, func, literal, not_, o
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from dataright.connectors.base import (
+    PSEUDONYM_PREFIX,
     DatasetMismatch,
     DatastoreUnavailable,
     HoldRule,
@@ -37,7 +38,7 @@ from dataright.connectors.base import (
     StepResult,
     TableNode,
 )
-from dataright.connectors.sql.connector import PSEUDONYM_PREFIX, SqlConnector, _reason
+from dataright.connectors.sql.connector import SqlConnector, _reason
 from dataright.declarations.datasets import DataField, FlagRestriction, SideTableRestriction, Strategy
 from dataright.engine.graph import GraphInvalid, build_graph
 from dataright.retention.policies import RulePolicy, TablePolicy, erased_values

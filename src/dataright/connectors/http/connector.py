@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from dataright.connectors.base import (
+    PSEUDONYM_PREFIX,
     CrossValues,
     DatasetMismatch,
     HoldRule,
@@ -26,11 +27,9 @@ from dataright.connectors.base import (
 )
 from dataright.connectors.http.client import ApiClient, dig, placeholders
 from dataright.connectors.http.definition import Endpoint, load_definition
-from dataright.connectors.sql.url import expand
-from dataright.declarations.datasets import Dataset, FlagRestriction, Strategy
+from dataright.declarations.datasets import Dataset, FlagRestriction, Strategy, expand
 from dataright.declarations.datasets import Table as DeclaredTable
 
-PSEUDONYM_PREFIX = "ps_"
 RANDOM_PREFIX = "rnd_"
 
 

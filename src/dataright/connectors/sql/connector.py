@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
 
 from dataright.connectors.base import (
+    PSEUDONYM_PREFIX,
     CrossValues,
     DatasetMismatch,
     DatastoreUnavailable,
@@ -61,7 +62,6 @@ from dataright.connectors.sql.url import resolve_url
 from dataright.declarations.datasets import Dataset, Strategy
 from dataright.declarations.datasets import Table as DeclaredTable
 
-PSEUDONYM_PREFIX = "ps_"
 PSEUDONYM_BATCH = 1_000
 TEMP_KEYS = "dataright_erase_keys"
 

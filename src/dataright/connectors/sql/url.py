@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import URL, make_url
 
-from dataright.declarations.datasets import ENV_REFERENCE
+from dataright.declarations.datasets import expand
 from dataright.errors import ConfigurationError
 
 DRIVERS = {
@@ -15,16 +15,6 @@ DRIVERS = {
     "mysql": "mysql+pymysql",
     "mariadb": "mariadb+pymysql",
 }
-
-
-def expand(template: str, environ: Mapping[str, str], *, where: str) -> str:
-    """``template`` with every ``${VAR}`` replaced from ``environ``; a clear error names a missing one."""
-    missing = [name for name in ENV_REFERENCE.findall(template) if name not in environ]
-    if missing:
-        raise ConfigurationError(
-            f"{where}: environment variable {', '.join(missing)} is not set (the URL names it as ${{{missing[0]}}})"
-        )
-    return ENV_REFERENCE.sub(lambda m: environ[m.group(1)], template)
 
 
 def resolve_url(template: str, environ: Mapping[str, str], *, where: str) -> URL:
