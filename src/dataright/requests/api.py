@@ -63,6 +63,7 @@ from dataright.web.dependencies import (
     Registry,
     RequestsQueryReader,
     RequestsQueryWriter,
+    StartWork,
     WindowLimiter,
     Writer,
     client_address,
@@ -410,16 +411,21 @@ async def assign(
 
 @router.post("/api/v1/requests/{ref}/start", response_model=RequestOut)
 async def start(
-    ref: str, controller: str, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
+    ref: str,
+    controller: str,
+    key: RequestsQueryWriter,
+    writer: IdempotentWrite,
+    registry: Registry,
+    start_work: StartWork,
 ) -> RequestOut:
-    """Begin work on a verified request; an erasure, rectification or restriction gets its tasks."""
-    return await _act(
-        writer,
-        registry,
-        controller,
-        ref,
-        lambda s, r, d: service.start(s, declaration=d, request=r, actor=actor_of(key)),
-    )
+    """Begin work on a verified request; an erasure, rectification or restriction gets its tasks, and the
+    engine's job for the datastores it can change is queued in the same transaction (it starts at once)."""
+
+    def begin(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.start(session, declaration=declaration, request=request, actor=actor_of(key))
+        start_work(session, request, actor=actor_of(key))
+
+    return await _act(writer, registry, controller, ref, begin)
 
 
 @router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)

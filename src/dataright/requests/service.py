@@ -540,22 +540,30 @@ ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.restriction})
 staff, so its datastore tasks stay manual)."""
 
 
-def awaiting_engine(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
-    """Requests in progress whose type the engine carries out and that have an open datastore task."""
+def _awaiting_engine_filter() -> list[ColumnElement[bool]]:
     open_task = select(RequestTask.request_id).where(
         RequestTask.kind == fulfilment.DATASTORE, RequestTask.status == "open"
     )
-    query = (
-        select(RightsRequest.id)
-        .where(
-            RightsRequest.status == Status.in_progress.value,
-            RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
-            RightsRequest.id.in_(open_task),
-        )
-        .order_by(RightsRequest.due_on)
-        .limit(limit)
-    )
+    return [
+        RightsRequest.status == Status.in_progress.value,
+        RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
+        RightsRequest.filed_by != FiledBy.guardian.value,
+        RightsRequest.id.in_(open_task),
+    ]
+
+
+def awaiting_engine(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
+    """Requests in progress whose type the engine carries out and that have an open datastore task (a
+    guardian's request is left to staff: the identity on file is the guardian's, not the child's)."""
+    query = select(RightsRequest.id).where(*_awaiting_engine_filter()).order_by(RightsRequest.due_on).limit(limit)
     return list(session.scalars(query))
+
+
+def awaits_engine(session: Session, request: RightsRequest) -> bool:
+    """Whether the engine has work to do for this request now (see ``awaiting_engine``)."""
+    session.flush()
+    found = session.scalar(select(RightsRequest.id).where(RightsRequest.id == request.id, *_awaiting_engine_filter()))
+    return found is not None
 
 
 def note_waiting(
