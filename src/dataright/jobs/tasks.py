@@ -26,6 +26,7 @@ from dataright.breach import service as breaches
 from dataright.config import Settings, environment
 from dataright.connectors.base import DatastoreUnavailable
 from dataright.engine.service import Engine, Kind, Request, normalise_identities
+from dataright.errors import ValidationFailed
 from dataright.identity.crypto import decrypt
 from dataright.jobs.models import Job
 from dataright.jobs.registry import job_kind
@@ -41,7 +42,11 @@ from dataright.retention.service import Retention
 from dataright.storage.engine import session_scope
 
 ACTOR = "jobs"
-ENGINE_KIND: dict[str, Kind] = {RequestType.erasure.value: "erase", RequestType.restriction.value: "restrict"}
+ENGINE_KIND: dict[str, Kind] = {
+    RequestType.erasure.value: "erase",
+    RequestType.rectification.value: "rectify",
+    RequestType.restriction.value: "restrict",
+}
 ENGINE_IDENTITY = {"email": "email", "phone": "phone_number", "customer_id": "customer_id"}
 """The request's identifier kind -> the identity kind datasets declare."""
 FULFIL = "requests.fulfil"
@@ -151,6 +156,10 @@ def fulfil_request(ctx: JobContext) -> None:
             if task.kind == fulfilment.DATASTORE and task.status == "open":
                 by_controller[task.controller_id].append(task.id)
         identities = _identities(request)
+        changes = requests.corrections_of(request, ctx.settings.keys()) if kind == "rectify" else {}
+    if kind == "rectify" and not changes:
+        ctx.result["skipped"] = 1  # no corrected values yet: staff give them (PUT .../corrections) or act by hand
+        return
     runs: dict[str, tuple[str, int]] = {}
     for controller_id in sorted(by_controller):
         declaration = ctx.declarations.controller(controller_id).declaration
@@ -163,8 +172,21 @@ def fulfil_request(ctx: JobContext) -> None:
             today=ctx.env.clock().date(),
             retries=0,  # the job's back-off retries, not the engine's quick ones
         )
+        run = {"erase": engine.erase, "rectify": engine.rectify, "restrict": engine.restrict}[kind]
         try:
-            outcome = (engine.erase if kind == "erase" else engine.restrict)(Request(kind, controller_id, identities))
+            outcome = run(Request(kind, controller_id, identities, changes=changes))
+        except ValidationFailed as exc:  # corrections the declaration refuses: names fields, never values
+            with session_scope(ctx.factory) as session:
+                found = session.get(RightsRequest, request_id)
+                if found is not None:
+                    requests.note_tasks(
+                        session,
+                        request=found,
+                        controller_id=controller_id,
+                        note=f"the engine refused it: {exc}"[:500],
+                        actor=ACTOR,
+                    )
+            raise
         except DatastoreUnavailable as exc:
             with session_scope(ctx.factory) as session:
                 found = session.get(RightsRequest, request_id)

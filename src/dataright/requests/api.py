@@ -38,6 +38,7 @@ from dataright.requests.models import RequestPackage, RightsRequest
 from dataright.requests.schemas import (
     AssignIn,
     CodeIn,
+    CorrectionsIn,
     DenyIn,
     DisclosureListOut,
     DisclosureOut,
@@ -138,6 +139,7 @@ async def file_request(
         filed_by=FiledBy.guardian if body.on_behalf_of is not None else FiledBy.subject,
         language=body.language,
         details=body.details,
+        corrections=body.corrections,
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
@@ -345,6 +347,7 @@ async def file_on_behalf(
         actor=actor_of(key),
         language=body.language,
         details=body.details,
+        corrections=body.corrections,
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
@@ -426,6 +429,26 @@ async def start(
         start_work(session, request, actor=actor_of(key))
 
     return await _act(writer, registry, controller, ref, begin)
+
+
+@router.put("/api/v1/requests/{ref}/corrections", response_model=RequestOut)
+async def set_corrections(
+    ref: str,
+    controller: str,
+    body: CorrectionsIn,
+    key: RequestsQueryWriter,
+    writer: IdempotentWrite,
+    registry: Registry,
+    start_work: StartWork,
+) -> RequestOut:
+    """Give (or replace) the corrected values of an open rectification, when the person gave them in words or
+    by phone; kept encrypted, audited by count. A request already in progress has the engine's job queued."""
+
+    def correct(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.set_corrections(session, request=request, values=body.corrections, actor=actor_of(key))
+        start_work(session, request, actor=actor_of(key))
+
+    return await _act(writer, registry, controller, ref, correct)
 
 
 @router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)

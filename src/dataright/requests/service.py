@@ -24,7 +24,7 @@ from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
-from dataright.requests import fulfilment, notify, timing
+from dataright.requests import corrections, fulfilment, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
 from dataright.requests.models import RequestParty, RequestTask, RightsRequest
 from dataright.requests.verification import VERIFY_WITHIN
@@ -288,6 +288,33 @@ def start(session: Session, *, declaration: Declaration, request: RightsRequest,
     return request
 
 
+def set_corrections(
+    session: Session, *, request: RightsRequest, values: Mapping[str, str], actor: str
+) -> RightsRequest:
+    """Record (or replace) the corrected values of an open rectification, encrypted; audited by count only."""
+    if type_of(request) is not RequestType.rectification:
+        raise ValidationFailed(f"corrections: request {request.reference} is {request.type}, not a rectification")
+    if Status(request.status) not in OPEN:
+        raise Conflict(f"request {request.reference} is {request.status}; corrections are given while it is open")
+    request.corrections_ciphertext = corrections.seal(request.filed_with, values)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="request.corrections_set",
+        entity_type="rights_request",
+        entity_id=request.id,
+        controller_id=request.controller_id,
+        details={"reference": request.reference, "fields": len(values)},
+    )
+    return request
+
+
+def corrections_of(request: RightsRequest, keys: Keys | None = None) -> dict[str, str]:
+    """A rectification's corrected values (empty when none were given)."""
+    return corrections.unseal(request.filed_with, request.corrections_ciphertext, keys)
+
+
 def extend(
     session: Session,
     *,
@@ -535,9 +562,9 @@ def type_of(request: RightsRequest) -> RequestType:
 # ------------------------------------------------------------------------------------------------
 # for the jobs that run fulfilment, and for the metrics
 # ------------------------------------------------------------------------------------------------
-ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.restriction})
-"""Request types the connector engine carries out by itself (a rectification needs the corrected values from
-staff, so its datastore tasks stay manual)."""
+ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.rectification, RequestType.restriction})
+"""Request types the connector engine carries out by itself (a rectification once it has the corrected values:
+given with the request, or by staff afterwards; without them its datastore tasks wait for staff)."""
 
 
 def _awaiting_engine_filter() -> list[ColumnElement[bool]]:
@@ -548,6 +575,7 @@ def _awaiting_engine_filter() -> list[ColumnElement[bool]]:
         RightsRequest.status == Status.in_progress.value,
         RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
         RightsRequest.filed_by != FiledBy.guardian.value,
+        or_(RightsRequest.type != RequestType.rectification.value, RightsRequest.corrections_ciphertext.is_not(None)),
         RightsRequest.id.in_(open_task),
     ]
 
@@ -591,6 +619,28 @@ def note_waiting(
             entity_id=request.id,
             controller_id=controller_id,
             details={"reference": request.reference, "dataset": dataset, "tasks": marked},
+        )
+    return marked
+
+
+def note_tasks(session: Session, *, request: RightsRequest, controller_id: str, note: str, actor: str) -> int:
+    """Note why the engine could not do the controller's open datastore tasks (staff act on them); how many.
+    The note names fields and datasets, never a value."""
+    marked = 0
+    for task in request.tasks:
+        if task.kind == fulfilment.DATASTORE and task.status == "open" and task.controller_id == controller_id:
+            task.note = note
+            marked += 1
+    if marked:
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            action="request.task_noted",
+            entity_type="rights_request",
+            entity_id=request.id,
+            controller_id=controller_id,
+            details={"reference": request.reference, "tasks": marked},
         )
     return marked
 
