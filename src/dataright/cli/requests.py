@@ -144,8 +144,15 @@ def verify_command(
 
 @requests_app.command("start")
 def start_command(ref: RefArgument, declarations: DeclarationsOption = None) -> None:
-    """Begin work on a verified request (an erasure, rectification or restriction gets its tasks)."""
-    _act(ref, declarations, lambda s, r, d: service.start(s, declaration=d, request=r, actor=ACTOR))
+    """Begin work on a verified request (an erasure, rectification or restriction gets its tasks; the engine's
+    job for the datastores is queued in the same transaction, for the server's runner or a worker)."""
+    from dataright.jobs.fulfilment import start_work
+
+    def begin(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.start(session, declaration=declaration, request=request, actor=ACTOR)
+        start_work(session, request, actor=ACTOR)
+
+    _act(ref, declarations, begin)
 
 
 @requests_app.command("extend")

@@ -48,7 +48,7 @@ import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import anyio
 from fastapi import Depends, Query, Request, Security
@@ -81,6 +81,9 @@ from dataright.errors import Unauthenticated, Unavailable, ValidationFailed
 from dataright.storage.engine import run_in_transaction
 from dataright.web.openapi import problems
 
+if TYPE_CHECKING:
+    from dataright.requests.models import RightsRequest
+
 CONTROLLER_PATH_PARAM = "controller_id"
 CONTROLLER_QUERY_PARAM = "controller"
 SCOPE_MARK = "__dataright_scope__"
@@ -98,6 +101,7 @@ __all__ = [
     "Registry",
     "RequestsQueryReader",
     "RequestsQueryWriter",
+    "StartWork",
     "WindowLimiter",
     "WriteGate",
     "Writer",
@@ -186,6 +190,21 @@ async def get_registry(request: Request) -> DeclarationRegistry:
 
 AppSettings = Annotated[Settings, Depends(get_settings_of_app)]
 Registry = Annotated[DeclarationRegistry, Depends(get_registry)]
+
+
+class WorkStarter(Protocol):
+    """Enqueues the engine's work for a request that was just started, in the caller's transaction (the web
+    app sets ``jobs.fulfilment.start_work``: a domain's routes reach the jobs through this, never directly)."""
+
+    def __call__(self, session: Session, request: RightsRequest, *, actor: str) -> object: ...
+
+
+async def get_work_starter(request: Request) -> WorkStarter:
+    starter: WorkStarter = request.app.state.start_work
+    return starter
+
+
+StartWork = Annotated[WorkStarter, Depends(get_work_starter)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer dr_...`")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key in `X-API-Key`")
