@@ -371,6 +371,7 @@ def deadline_json(deadline: Deadline) -> dict[str, object]:
         "promised_period": deadline.promised_period.iso() if deadline.promised_period else None,
         "binding": deadline.binding.isoformat(),
         "extension_notice_by": deadline.extension_notice_by.isoformat(),
+        "extension_offered": deadline.extension_offered,
         "extension_limit": _iso(deadline.extension_limit),
         "statutory_extension_limit": _iso(deadline.statutory_extension_limit),
         "promised_extension_limit": _iso(deadline.promised_extension_limit),
@@ -425,7 +426,11 @@ def deadline_command(
         ("extension notice by", deadline.extension_notice_by.isoformat()),
         (
             "extension limit",
-            limit.isoformat() if limit is not None else "none fixed: the written notice states the date",
+            "none: the controller's notice offers no extension"
+            if not deadline.extension_offered
+            else limit.isoformat()
+            if limit is not None
+            else "none fixed: the written notice states the date",
         ),
         ("extension needs", deadline.extension_condition),
     ]

@@ -95,10 +95,12 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 
 
 def _include_routers(app: FastAPI) -> None:
+    # Consent first: a request is matched against the routes in order, and the consent check is the route
+    # called most (no two routers' paths overlap, so the order changes nothing else).
+    app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(breach_router)
     app.include_router(jobs_router)
-    app.include_router(consent_router)
     app.include_router(consent_pages)
     app.include_router(cookie_pages)
     app.include_router(requests_router)
