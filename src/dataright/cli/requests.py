@@ -144,8 +144,15 @@ def verify_command(
 
 @requests_app.command("start")
 def start_command(ref: RefArgument, declarations: DeclarationsOption = None) -> None:
-    """Begin work on a verified request (an erasure, rectification or restriction gets its tasks)."""
-    _act(ref, declarations, lambda s, r, d: service.start(s, declaration=d, request=r, actor=ACTOR))
+    """Begin work on a verified request (an erasure, rectification or restriction gets its tasks; the engine's
+    job for the datastores is queued in the same transaction, for the server's runner or a worker)."""
+    from dataright.jobs.fulfilment import start_work
+
+    def begin(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.start(session, declaration=declaration, request=request, actor=ACTOR)
+        start_work(session, request, actor=ACTOR)
+
+    _act(ref, declarations, begin)
 
 
 @requests_app.command("extend")
@@ -364,6 +371,7 @@ def deadline_json(deadline: Deadline) -> dict[str, object]:
         "promised_period": deadline.promised_period.iso() if deadline.promised_period else None,
         "binding": deadline.binding.isoformat(),
         "extension_notice_by": deadline.extension_notice_by.isoformat(),
+        "extension_offered": deadline.extension_offered,
         "extension_limit": _iso(deadline.extension_limit),
         "statutory_extension_limit": _iso(deadline.statutory_extension_limit),
         "promised_extension_limit": _iso(deadline.promised_extension_limit),
@@ -418,7 +426,11 @@ def deadline_command(
         ("extension notice by", deadline.extension_notice_by.isoformat()),
         (
             "extension limit",
-            limit.isoformat() if limit is not None else "none fixed: the written notice states the date",
+            "none: the controller's notice offers no extension"
+            if not deadline.extension_offered
+            else limit.isoformat()
+            if limit is not None
+            else "none fixed: the written notice states the date",
         ),
         ("extension needs", deadline.extension_condition),
     ]

@@ -14,11 +14,13 @@ import uuid
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from dataright.access.keycache import VerifiedKey
+from dataright.access.scopes import CONSENT_READ
 from dataright.bounds import MAX_ID
 from dataright.consent import service
 from dataright.consent.check import AsyncConsentChecker, ConsentChecker, decided_by_state_alone
@@ -56,7 +58,9 @@ from dataright.web.dependencies import (
     ReadSession,
     Registry,
     WindowLimiter,
+    cached_key_for,
     client_address,
+    fast_lane_route,
     problems,
 )
 from dataright.web.idempotency import IdempotentWrite
@@ -167,7 +171,6 @@ def _decide(
 # ------------------------------------------------------------------------------------------------
 # checks
 # ------------------------------------------------------------------------------------------------
-@router.get("/api/v1/consent/check", response_model=DecisionOut)
 async def check(
     request: Request, controller: str, key: ConsentQueryReader, query: Annotated[CheckQuery, Query()]
 ) -> DecisionOut:
@@ -184,30 +187,84 @@ async def check(
     recorded: a check never changes anything. Record the opt-out through the cookie banner's route or with a
     ``consent:write`` key.
     """
-    # ``async`` on purpose. A subject's check that reads nothing but the consent state, the usual case, is one
-    # prepared primary-key lookup and opens no session: on SQLite by the app's ``ConsentChecker``, inline (far
-    # cheaper than the hop to a worker thread a plain route costs); on PostgreSQL by its ``AsyncConsentChecker``,
-    # awaited on the event loop with a connection of its own pool, borrowed for the lookup alone. A device,
-    # which must be looked up, and SMS / voice marketing, which asks the Do Not Call registry, go to a worker
-    # thread and a read-only session (so does PostgreSQL when the app was not started: no lifespan, no pool).
+    # ``async`` on purpose: a subject's check decided by the consent state alone is answered on the event loop
+    # (``_from_state``). A device, which must be looked up, and SMS / voice marketing, which asks the Do Not Call
+    # registry, go to a worker thread and a read-only session (so does PostgreSQL when the app was not started:
+    # no lifespan, no pool). The usual request does not even get here: ``_check_fast_lane`` answers it first.
     declaration = declaration_of(request.app.state.registry, controller)
     target = query.target()
-    signal = gpc(request)
     subject_id, device_id = query.subject_id, query.device_id
     if subject_id is not None and device_id is None:
-        rules = rules_for(declaration, controller)
-        if decided_by_state_alone(rules.rule(target)):
-            holder = Holder.subject(subject_id)
-            fast: AsyncConsentChecker | None = request.app.state.async_checker
-            if fast is not None:
-                return DecisionOut.of(target, await fast.check(rules, holder, target, gpc=signal))
-            if request.app.state.settings.is_sqlite:
-                checker: ConsentChecker = request.app.state.consent_checker
-                return DecisionOut.of(target, checker.check(rules, holder, target, gpc=signal))
+        decision = await _from_state(request, declaration, controller, target, subject_id)
+        if decision is not None:
+            return DecisionOut.of(target, decision)
     decision = await run_in_threadpool(
         _decide_in_own_session, request, declaration, controller, target, subject_id, device_id
     )
     return DecisionOut.of(target, decision)
+
+
+async def _from_state(
+    request: Request, declaration: Declaration, controller: str, target: Target, subject_id: uuid.UUID
+) -> Decision | None:
+    """A subject's decision from the consent state alone (one prepared primary-key lookup, no session), when
+    that is the service's answer (``decided_by_state_alone``); None when the service must answer. On SQLite by
+    the app's ``ConsentChecker``, inline (far cheaper than the hop to a worker thread a plain route costs); on
+    PostgreSQL by its ``AsyncConsentChecker``, awaited on the event loop with a connection of its own pool,
+    borrowed for the lookup alone."""
+    rules = rules_for(declaration, controller)
+    if not decided_by_state_alone(rules.rule(target)):
+        return None
+    holder = Holder.subject(subject_id)
+    fast: AsyncConsentChecker | None = request.app.state.async_checker
+    if fast is not None:
+        return await fast.check(rules, holder, target, gpc=gpc(request))
+    if request.app.state.settings.is_sqlite:
+        checker: ConsentChecker = request.app.state.consent_checker
+        return checker.check(rules, holder, target, gpc=gpc(request))
+    return None
+
+
+_FAST_LANE_PARAMS = frozenset({"controller", "subject_id", "purpose", "cookie", "topic", "channel"})
+
+
+async def _check_fast_lane(request: Request) -> Response | None:
+    """The usual check, answered without FastAPI's per-request machinery (which cost more than the check):
+    a cached ``consent:read`` key for the one controller named, a subject by id, a declared target decided by
+    the consent state alone, each parameter given once. The query is validated by ``CheckQuery`` itself and
+    the answer serialised by ``DecisionOut``, as the declared route does. Anything else (no key or one not
+    cached yet, a device, a parameter repeated, empty or unknown, a value ``CheckQuery`` refuses, a target
+    not declared) returns None and is answered by the route as declared, errors included."""
+    params = request.query_params
+    if len(params) != len(set(params.keys())) or not _FAST_LANE_PARAMS.issuperset(params.keys()):
+        return None
+    controller, subject_id = params.get("controller"), params.get("subject_id")
+    if not controller or not subject_id or not all(params.values()):
+        return None
+    if cached_key_for(request, CONSENT_READ, controller) is None:
+        return None
+    try:
+        query = CheckQuery.model_validate({k: v for k, v in params.items() if k != "controller"})
+        declaration = declaration_of(request.app.state.registry, controller)
+        target = query.target()
+        rules_for(declaration, controller).rule(target)
+    except (PydanticValidationError, DataRightError):
+        return None
+    if query.subject_id is None:
+        return None
+    decision = await _from_state(request, declaration, controller, target, query.subject_id)
+    if decision is None:
+        return None
+    return Response(DecisionOut.of(target, decision).model_dump_json(), media_type="application/json")
+
+
+router.add_api_route(
+    "/api/v1/consent/check",
+    check,
+    methods=["GET"],
+    response_model=DecisionOut,
+    route_class_override=fast_lane_route(_check_fast_lane),
+)
 
 
 def _decide_in_own_session(

@@ -9,7 +9,7 @@ an error points at the referring field.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from datetime import date
 from enum import StrEnum
 from functools import cached_property
@@ -710,6 +710,15 @@ class Declaration(Model):
     datasets: tuple[Dataset, ...] = ()
     rights: RightsHandling = RightsHandling()
     notice: NoticeMeta
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Declaration:
+        """A copy whose lookups (``controller_by_id``, ...) are worked out again from the updated fields: the
+        cached ones of the original would otherwise travel with the copy and answer for the old fields."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            for name in [n for n, v in vars(Declaration).items() if isinstance(v, cached_property)]:
+                copy.__dict__.pop(name, None)
+        return copy
 
     # -- lookups ---------------------------------------------------------------------------
     @cached_property

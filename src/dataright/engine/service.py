@@ -135,6 +135,7 @@ class Engine:
         """Keep connectors (their pools and reflected schemas) between requests, for a long-running worker."""
         self._cache: dict[str, Connector] = {}
         self._checked: set[tuple[str, str]] = set()
+        self._graphs: dict[tuple[str, frozenset[str]], TraversalGraph] = {}
 
     # -- planning ---------------------------------------------------------------------------
     def graph(self, request: Request) -> TraversalGraph:
@@ -143,7 +144,11 @@ class Engine:
         datasets = self.declaration.datasets_of(request.controller_id)
         if not datasets:
             raise NotFound(f"controller {request.controller_id!r} has no datasets declared")
-        return build_graph(datasets, request.identities.keys(), require_all=False)
+        key = (request.controller_id, frozenset(request.identities))
+        graph = self._graphs.get(key)
+        if graph is None:  # the declaration does not change under an engine: one graph per identity kinds
+            graph = self._graphs[key] = build_graph(datasets, request.identities.keys(), require_all=False)
+        return graph
 
     def subject_key(self, request: Request) -> str:
         canonical = json.dumps(sorted(request.identities.items()), separators=(",", ":"))

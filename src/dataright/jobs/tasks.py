@@ -26,6 +26,7 @@ from dataright.breach import service as breaches
 from dataright.config import Settings, environment
 from dataright.connectors.base import DatastoreUnavailable
 from dataright.engine.service import Engine, Kind, Request, normalise_identities
+from dataright.errors import ValidationFailed
 from dataright.identity.crypto import decrypt
 from dataright.jobs.models import Job
 from dataright.jobs.registry import job_kind
@@ -41,9 +42,19 @@ from dataright.retention.service import Retention
 from dataright.storage.engine import session_scope
 
 ACTOR = "jobs"
-ENGINE_KIND: dict[str, Kind] = {RequestType.erasure.value: "erase", RequestType.restriction.value: "restrict"}
+ENGINE_KIND: dict[str, Kind] = {
+    RequestType.erasure.value: "erase",
+    RequestType.rectification.value: "rectify",
+    RequestType.restriction.value: "restrict",
+}
 ENGINE_IDENTITY = {"email": "email", "phone": "phone_number", "customer_id": "customer_id"}
 """The request's identifier kind -> the identity kind datasets declare."""
+FULFIL = "requests.fulfil"
+
+
+def fulfil_key(request_id: uuid.UUID) -> str:
+    """The dedupe key of a request's engine job: one live job per request."""
+    return f"{FULFIL}:{request_id}"
 
 
 def default_schedules(settings: Settings) -> list[Schedule]:
@@ -108,14 +119,15 @@ def expire_requests(ctx: JobContext) -> None:
 
 @job_kind("requests.fulfil_scan", max_attempts=2, backoff_seconds=30.0)
 def scan_fulfilment(ctx: JobContext) -> None:
-    """Enqueue the engine's work for every erasure or restriction in progress that has none yet."""
+    """Enqueue the engine's work for every request in progress that has none yet: the safety net behind the
+    doors, which enqueue it in the transaction that starts the request (``jobs.fulfilment.start_work``)."""
     with ctx.transaction() as session:
         started = 0
         for request_id in requests.awaiting_engine(session):
-            key = f"requests.fulfil:{request_id}"
+            key = fulfil_key(request_id)
             if session.scalar(select(Job.id).where(Job.dedupe_key == key).limit(1)) is not None:
                 continue  # one job per request; a failed one waits for `dataright jobs retry`
-            enqueue(session, "requests.fulfil", {"request_id": str(request_id)}, dedupe_key=key, actor=ACTOR)
+            enqueue(session, FULFIL, {"request_id": str(request_id)}, dedupe_key=key, actor=ACTOR)
             started += 1
         ctx.result["enqueued"] = started
 
@@ -125,7 +137,7 @@ def _identities(request: RightsRequest) -> dict[str, str]:
     return normalise_identities({ENGINE_IDENTITY.get(request.identifier_kind, request.identifier_kind): value})
 
 
-@job_kind("requests.fulfil", max_attempts=8, backoff_seconds=60.0, backoff_max_seconds=6 * 3600.0, lease_seconds=900.0)
+@job_kind(FULFIL, max_attempts=8, backoff_seconds=60.0, backoff_max_seconds=6 * 3600.0, lease_seconds=900.0)
 def fulfil_request(ctx: JobContext) -> None:
     """Run the engine for a request's open datastore tasks; tick them off when it finished, or mark them
     "waiting on datastore X" and try again later (back-off) when a datastore does not answer."""
@@ -144,6 +156,10 @@ def fulfil_request(ctx: JobContext) -> None:
             if task.kind == fulfilment.DATASTORE and task.status == "open":
                 by_controller[task.controller_id].append(task.id)
         identities = _identities(request)
+        changes = requests.corrections_of(request, ctx.settings.keys()) if kind == "rectify" else {}
+    if kind == "rectify" and not changes:
+        ctx.result["skipped"] = 1  # no corrected values yet: staff give them (PUT .../corrections) or act by hand
+        return
     runs: dict[str, tuple[str, int]] = {}
     for controller_id in sorted(by_controller):
         declaration = ctx.declarations.controller(controller_id).declaration
@@ -156,8 +172,21 @@ def fulfil_request(ctx: JobContext) -> None:
             today=ctx.env.clock().date(),
             retries=0,  # the job's back-off retries, not the engine's quick ones
         )
+        run = {"erase": engine.erase, "rectify": engine.rectify, "restrict": engine.restrict}[kind]
         try:
-            outcome = (engine.erase if kind == "erase" else engine.restrict)(Request(kind, controller_id, identities))
+            outcome = run(Request(kind, controller_id, identities, changes=changes))
+        except ValidationFailed as exc:  # corrections the declaration refuses: names fields, never values
+            with session_scope(ctx.factory) as session:
+                found = session.get(RightsRequest, request_id)
+                if found is not None:
+                    requests.note_tasks(
+                        session,
+                        request=found,
+                        controller_id=controller_id,
+                        note=f"the engine refused it: {exc}"[:500],
+                        actor=ACTOR,
+                    )
+            raise
         except DatastoreUnavailable as exc:
             with session_scope(ctx.factory) as session:
                 found = session.get(RightsRequest, request_id)

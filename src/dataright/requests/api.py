@@ -38,6 +38,7 @@ from dataright.requests.models import RequestPackage, RightsRequest
 from dataright.requests.schemas import (
     AssignIn,
     CodeIn,
+    CorrectionsIn,
     DenyIn,
     DisclosureListOut,
     DisclosureOut,
@@ -63,6 +64,7 @@ from dataright.web.dependencies import (
     Registry,
     RequestsQueryReader,
     RequestsQueryWriter,
+    StartWork,
     WindowLimiter,
     Writer,
     client_address,
@@ -137,6 +139,7 @@ async def file_request(
         filed_by=FiledBy.guardian if body.on_behalf_of is not None else FiledBy.subject,
         language=body.language,
         details=body.details,
+        corrections=body.corrections,
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
@@ -344,6 +347,7 @@ async def file_on_behalf(
         actor=actor_of(key),
         language=body.language,
         details=body.details,
+        corrections=body.corrections,
         on_behalf_of=body.on_behalf_of.one("on_behalf_of") if body.on_behalf_of is not None else None,
         registered_with=body.registered_with,
     )
@@ -410,16 +414,41 @@ async def assign(
 
 @router.post("/api/v1/requests/{ref}/start", response_model=RequestOut)
 async def start(
-    ref: str, controller: str, key: RequestsQueryWriter, writer: IdempotentWrite, registry: Registry
+    ref: str,
+    controller: str,
+    key: RequestsQueryWriter,
+    writer: IdempotentWrite,
+    registry: Registry,
+    start_work: StartWork,
 ) -> RequestOut:
-    """Begin work on a verified request; an erasure, rectification or restriction gets its tasks."""
-    return await _act(
-        writer,
-        registry,
-        controller,
-        ref,
-        lambda s, r, d: service.start(s, declaration=d, request=r, actor=actor_of(key)),
-    )
+    """Begin work on a verified request; an erasure, rectification or restriction gets its tasks, and the
+    engine's job for the datastores it can change is queued in the same transaction (it starts at once)."""
+
+    def begin(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.start(session, declaration=declaration, request=request, actor=actor_of(key))
+        start_work(session, request, actor=actor_of(key))
+
+    return await _act(writer, registry, controller, ref, begin)
+
+
+@router.put("/api/v1/requests/{ref}/corrections", response_model=RequestOut)
+async def set_corrections(
+    ref: str,
+    controller: str,
+    body: CorrectionsIn,
+    key: RequestsQueryWriter,
+    writer: IdempotentWrite,
+    registry: Registry,
+    start_work: StartWork,
+) -> RequestOut:
+    """Give (or replace) the corrected values of an open rectification, when the person gave them in words or
+    by phone; kept encrypted, audited by count. A request already in progress has the engine's job queued."""
+
+    def correct(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.set_corrections(session, request=request, values=body.corrections, actor=actor_of(key))
+        start_work(session, request, actor=actor_of(key))
+
+    return await _act(writer, registry, controller, ref, correct)
 
 
 @router.post("/api/v1/requests/{ref}/extend", response_model=RequestOut)

@@ -79,10 +79,15 @@ class Deadline:
     counting_reference: str
     extension_condition: str
     """What the law requires of an extension, in English (packs carry nb and sv too)."""
+    extension_offered: bool = True
+    """False when the controller promises its own deadline and declares no ``rights.extension`` under a law that
+    fixes one: its notice then offers no extension (NexaLearn: "senest innen 30 dager"), so none is allowed."""
 
     @property
     def extension_limit(self) -> date | None:
         """The latest an extended answer may come: the earlier of the law's and the controller's limits."""
+        if not self.extension_offered:
+            return None
         limits = [d for d in (self.statutory_extension_limit, self.promised_extension_limit) if d is not None]
         return min(limits) if limits else None
 
@@ -221,6 +226,8 @@ def deadline_for(
         if rule.extension is not None
         else None
     )
+    # the notice's reading (notice/view.py): an own deadline and no declared extension offers none
+    offered = not (own.response_time is not None and own.extension is None and rule.extension is not None)
     promised_extension_limit = (
         _sum(own.response_time, own.extension).after(received)
         if own.response_time is not None and own.extension is not None
@@ -243,6 +250,7 @@ def deadline_for(
         reference=rule.reference,
         counting_reference=rule.counting.reference,
         extension_condition=rule.extension_condition.get("en") or next(iter(rule.extension_condition.values())),
+        extension_offered=offered,
     )
 
 
@@ -268,6 +276,12 @@ def extended_due(deadline: Deadline, *, notice_sent: date, until: date | None = 
     under the GDPR it defaults to the extension limit and may not pass it; under the PDPA (no fixed
     cap) it is required. It may not come before the binding date.
     """
+    if not deadline.extension_offered:
+        raise ValidationFailed(
+            f"controller {deadline.controller_id!r} promises an answer within {deadline.promised_period} and "
+            "declares no extension (rights.extension), so its notice offers none: the answer is due on "
+            f"{deadline.binding.isoformat()}"
+        )
     if notice_sent > deadline.extension_notice_by:
         raise ValidationFailed(
             f"an extension notice must reach the person by {deadline.extension_notice_by.isoformat()} "

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
 from dataright.declarations.jurisdictions import get_jurisdiction
-from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role, Trigger
+from dataright.declarations.schema import Declaration, LegalHold, RecipientType, Role
+from dataright.engine.holds import held_until
 from dataright.errors import NotFound
 from dataright.identity import service as identity
 from dataright.requests import delivery, disclosures, ledger, timing
@@ -181,11 +182,11 @@ def record_task_disclosure(session: Session, *, request: RightsRequest, task: Re
 # ------------------------------------------------------------------------------------------------
 # legal holds
 # ------------------------------------------------------------------------------------------------
-def _held_until(hold: LegalHold, today: date) -> date:
-    """The day a hold lets go of what is kept now: a bookkeeping hold runs from the end of this financial
-    year (the calendar year, unless the declaration says otherwise), others from today."""
-    start = date(today.year, 12, 31) if hold.trigger is Trigger.fiscal_year_end else today
-    return hold.duration.after(start)
+def _held_until(hold: LegalHold, today: date, fiscal_year_ends: list[str | None]) -> date:
+    """The last day a hold keeps what is kept now: a bookkeeping hold runs from the end of the current financial
+    year of each controller it binds (``fiscal_year_end``; the calendar year when none is declared), the
+    latest of them; others from today. The same reckoning as the datastore engine's (``engine.holds``)."""
+    return max(held_until(hold, today, end) for end in fiscal_year_ends) - timedelta(days=1)
 
 
 def kept_items(declaration: Declaration, request: RightsRequest, today: date) -> list[dict[str, str]]:
@@ -199,12 +200,14 @@ def kept_items(declaration: Declaration, request: RightsRequest, today: date) ->
                 if hold_id in seen or not hold.binds(controller_id):
                     continue
                 seen.add(hold_id)
+                bound = [c for c in request.controller_ids if hold.binds(c) and c in declaration.controller_by_id]
+                fiscal_year_ends = [declaration.controller_by_id[c].fiscal_year_end for c in bound] or [None]
                 what = hold.description.get(request.language) or hold.description.get("en")  # type: ignore[call-overload]
                 items.append(
                     {
                         "what": what or next(iter(hold.description.values())),
                         "law": hold.reference,
-                        "until": _held_until(hold, today).isoformat(),
+                        "until": _held_until(hold, today, fiscal_year_ends).isoformat(),
                     }
                 )
     return items

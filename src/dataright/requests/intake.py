@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -24,7 +25,7 @@ from dataright.errors import NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.identity.crypto import encrypt, keyed_hash
 from dataright.identity.normalise import IdentifierKind, normalise
-from dataright.requests import notify, timing
+from dataright.requests import corrections, notify, timing
 from dataright.requests.lifecycle import OPEN, Channel, FiledBy, RequestType, Status
 from dataright.requests.models import RequestParty, RightsRequest, VerificationChallenge
 from dataright.requests.verification import (
@@ -61,6 +62,8 @@ class Filing:
     """For a guardian: the child's identifier (kind, value)."""
     registered_with: str | None = None
     """For an account deletion in a group: the company where the account was registered."""
+    corrections: Mapping[str, str] | None = None
+    """For a rectification: ``table.field`` -> the corrected value (kept encrypted, see ``corrections``)."""
 
 
 class Outcome(StrEnum):
@@ -171,6 +174,9 @@ def file_request(
     if controller_id not in declaration.controller_by_id:
         raise NotFound(f"no loaded declaration has a controller {controller_id!r}")
     kind_type = request_type(declaration, controller_id, filing.type)
+    if filing.corrections and kind_type is not RequestType.rectification:
+        raise ValidationFailed(f"corrections: only a rectification carries corrected values, not {kind_type.value}")
+    sealed = corrections.seal(controller_id, filing.corrections) if filing.corrections else None
     region = declaration.controller_by_id[controller_id].country
     kind = _contact_kind(filing.identifier_kind, sms_sender)
     value = normalise(kind, filing.identifier, region=region)
@@ -210,6 +216,7 @@ def file_request(
         identifier_hash=digest,
         identifier_ciphertext=encrypt(controller_id, kind, value),
         details_ciphertext=encrypt(controller_id, "details", filing.details) if filing.details else None,
+        corrections_ciphertext=sealed,
         on_behalf_kind=on_behalf[0] if on_behalf else None,
         on_behalf_hash=on_behalf[1] if on_behalf else None,
         received_at=now,
@@ -240,6 +247,7 @@ def file_request(
             "filed_with": controller_id,
             "parties": sorted(parties),
             "due_on": request.due_on.isoformat(),
+            "corrections": len(filing.corrections or {}),
         },
     )
     send_challenge(session, declaration=declaration, request=request, base_url=base_url, sms_sender=sms_sender, now=now)

@@ -3,7 +3,8 @@ challenges, access packages and the disclosure log.
 
 No column holds the requester's identity in clear: ``identifier_hash`` is the identity domain's keyed hash
 (for finding the person and spotting a repeat), ``identifier_ciphertext`` is AES-GCM (to write back to them).
-Free text the person wrote (``details_ciphertext``) is encrypted the same way. Codes and magic links are
+Free text the person wrote (``details_ciphertext``) and the corrected values of a rectification
+(``corrections_ciphertext``) are encrypted the same way. Codes and magic links are
 kept as HMACs only; packages are kept encrypted.
 """
 
@@ -41,6 +42,8 @@ class RightsRequest(Base):
     identifier_hash: Mapped[str] = mapped_column(String(64))
     identifier_ciphertext: Mapped[bytes] = mapped_column(LargeBinary())
     details_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary(), default=None)
+    corrections_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary(), default=None)
+    """A rectification's corrected values (``table.field`` -> value, as JSON), encrypted like the identifier."""
     on_behalf_kind: Mapped[str | None] = mapped_column(String(20), default=None)
     on_behalf_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     """For a guardian's request: the keyed hash of the child's identifier."""

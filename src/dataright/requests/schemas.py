@@ -47,6 +47,13 @@ class RequestIn(_In):
     registered_with: str | None = Field(
         None, max_length=80, description="An account deletion in a group: the company where the account is."
     )
+    corrections: dict[str, str] | None = Field(
+        None,
+        max_length=20,
+        description="A rectification: the corrected values, ``table.field`` (or ``dataset.table.field``) -> the "
+        "value. Kept encrypted; applied by the engine once staff start the request.",
+        examples=[{"customers.phone": "+4791234567"}],
+    )
 
     def contact(self) -> tuple[str, str]:
         if (self.email is None) == (self.phone is None):
@@ -139,6 +146,15 @@ class RequestListOut(BaseModel):
 
 class AssignIn(_In):
     to: str = Field(max_length=320, description="The staff member's work e-mail address.")
+
+
+class CorrectionsIn(_In):
+    corrections: dict[str, str] = Field(
+        min_length=1,
+        max_length=20,
+        description="``table.field`` (or ``dataset.table.field``) -> the corrected value; replaces earlier ones.",
+        examples=[{"customers.phone": "+4791234567"}],
+    )
 
 
 class ReasonIn(_In):

@@ -24,7 +24,7 @@ from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
-from dataright.requests import fulfilment, notify, timing
+from dataright.requests import corrections, fulfilment, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
 from dataright.requests.models import RequestParty, RequestTask, RightsRequest
 from dataright.requests.verification import VERIFY_WITHIN
@@ -288,6 +288,33 @@ def start(session: Session, *, declaration: Declaration, request: RightsRequest,
     return request
 
 
+def set_corrections(
+    session: Session, *, request: RightsRequest, values: Mapping[str, str], actor: str
+) -> RightsRequest:
+    """Record (or replace) the corrected values of an open rectification, encrypted; audited by count only."""
+    if type_of(request) is not RequestType.rectification:
+        raise ValidationFailed(f"corrections: request {request.reference} is {request.type}, not a rectification")
+    if Status(request.status) not in OPEN:
+        raise Conflict(f"request {request.reference} is {request.status}; corrections are given while it is open")
+    request.corrections_ciphertext = corrections.seal(request.filed_with, values)
+    session.flush()
+    audit(
+        session,
+        actor=actor,
+        action="request.corrections_set",
+        entity_type="rights_request",
+        entity_id=request.id,
+        controller_id=request.controller_id,
+        details={"reference": request.reference, "fields": len(values)},
+    )
+    return request
+
+
+def corrections_of(request: RightsRequest, keys: Keys | None = None) -> dict[str, str]:
+    """A rectification's corrected values (empty when none were given)."""
+    return corrections.unseal(request.filed_with, request.corrections_ciphertext, keys)
+
+
 def extend(
     session: Session,
     *,
@@ -535,27 +562,36 @@ def type_of(request: RightsRequest) -> RequestType:
 # ------------------------------------------------------------------------------------------------
 # for the jobs that run fulfilment, and for the metrics
 # ------------------------------------------------------------------------------------------------
-ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.restriction})
-"""Request types the connector engine carries out by itself (a rectification needs the corrected values from
-staff, so its datastore tasks stay manual)."""
+ENGINE_TYPES = frozenset({RequestType.erasure, RequestType.rectification, RequestType.restriction})
+"""Request types the connector engine carries out by itself (a rectification once it has the corrected values:
+given with the request, or by staff afterwards; without them its datastore tasks wait for staff)."""
 
 
-def awaiting_engine(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
-    """Requests in progress whose type the engine carries out and that have an open datastore task."""
+def _awaiting_engine_filter() -> list[ColumnElement[bool]]:
     open_task = select(RequestTask.request_id).where(
         RequestTask.kind == fulfilment.DATASTORE, RequestTask.status == "open"
     )
-    query = (
-        select(RightsRequest.id)
-        .where(
-            RightsRequest.status == Status.in_progress.value,
-            RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
-            RightsRequest.id.in_(open_task),
-        )
-        .order_by(RightsRequest.due_on)
-        .limit(limit)
-    )
+    return [
+        RightsRequest.status == Status.in_progress.value,
+        RightsRequest.type.in_([t.value for t in ENGINE_TYPES]),
+        RightsRequest.filed_by != FiledBy.guardian.value,
+        or_(RightsRequest.type != RequestType.rectification.value, RightsRequest.corrections_ciphertext.is_not(None)),
+        RightsRequest.id.in_(open_task),
+    ]
+
+
+def awaiting_engine(session: Session, *, limit: int = 200) -> list[uuid.UUID]:
+    """Requests in progress whose type the engine carries out and that have an open datastore task (a
+    guardian's request is left to staff: the identity on file is the guardian's, not the child's)."""
+    query = select(RightsRequest.id).where(*_awaiting_engine_filter()).order_by(RightsRequest.due_on).limit(limit)
     return list(session.scalars(query))
+
+
+def awaits_engine(session: Session, request: RightsRequest) -> bool:
+    """Whether the engine has work to do for this request now (see ``awaiting_engine``)."""
+    session.flush()
+    found = session.scalar(select(RightsRequest.id).where(RightsRequest.id == request.id, *_awaiting_engine_filter()))
+    return found is not None
 
 
 def note_waiting(
@@ -583,6 +619,28 @@ def note_waiting(
             entity_id=request.id,
             controller_id=controller_id,
             details={"reference": request.reference, "dataset": dataset, "tasks": marked},
+        )
+    return marked
+
+
+def note_tasks(session: Session, *, request: RightsRequest, controller_id: str, note: str, actor: str) -> int:
+    """Note why the engine could not do the controller's open datastore tasks (staff act on them); how many.
+    The note names fields and datasets, never a value."""
+    marked = 0
+    for task in request.tasks:
+        if task.kind == fulfilment.DATASTORE and task.status == "open" and task.controller_id == controller_id:
+            task.note = note
+            marked += 1
+    if marked:
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            action="request.task_noted",
+            entity_type="rights_request",
+            entity_id=request.id,
+            controller_id=controller_id,
+            details={"reference": request.reference, "tasks": marked},
         )
     return marked
 

@@ -45,6 +45,7 @@ from dataright.declarations.registry import DeclarationRegistry
 from dataright.errors import ConfigurationError, ValidationFailed
 from dataright.idempotency import service as idempotency
 from dataright.jobs.api import router as jobs_router
+from dataright.jobs.fulfilment import start_work
 from dataright.jobs.metrics import metrics_registry
 from dataright.jobs.registry import load_kinds
 from dataright.jobs.runners import runner_for
@@ -94,10 +95,12 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
 
 
 def _include_routers(app: FastAPI) -> None:
+    # Consent first: a request is matched against the routes in order, and the consent check is the route
+    # called most (no two routers' paths overlap, so the order changes nothing else).
+    app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(breach_router)
     app.include_router(jobs_router)
-    app.include_router(consent_router)
     app.include_router(consent_pages)
     app.include_router(cookie_pages)
     app.include_router(requests_router)
@@ -273,6 +276,7 @@ def create_app(
     app.state.async_checker = None
     app.state.dnc_registry = load_dnc_registry(settings)
     app.state.sms_sender = load_sms_sender(settings.sms_sender)
+    app.state.start_work = start_work
     if settings.cors_origins:
         # Only banners call across origins; no credentials, and no Authorization header is allowed, so a
         # keyed route can never be called from a listed site's page.

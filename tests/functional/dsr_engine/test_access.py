@@ -105,3 +105,33 @@ def test_rows_come_back_with_their_columns_types_though_every_table_is_read_in_o
     assert lesson["attended"] in (True, False) and isinstance(lesson["held_on"], date)  # MariaDB: TINYINT(1)
     assert all(isinstance(p["amount_cents"], int) for p in rows["payments"])
     assert isinstance(rows["customers"][0]["id"], int)
+
+
+def test_a_worker_that_keeps_its_connectors_open_answers_each_person_with_their_own_rows(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    """The access statement is compiled once per shape of request and run again with each person's values."""
+    engine = dsr_engine(elearning_url)
+    engine.keep_open = True
+    try:
+        for email in (PEOPLE.gunnhild_email, PEOPLE.astrid_email, PEOPLE.bjorn_email, PEOPLE.gunnhild_email):
+            sections = engine.access(Request("access", "nexalearn", {"email": email}))
+            assert {(s.table, r["id"]) for s in sections for r in s.rows} == expected(
+                elearning_url, GUARDIAN_ROWS, email
+            )
+    finally:
+        engine.close()
+
+
+def test_a_person_with_more_rows_than_one_chunk_gets_the_same_rows_streamed_as_read_at_once(
+    elearning_url: str, dsr_engine: EngineFactory
+) -> None:
+    engine = dsr_engine(elearning_url)
+    request = Request("access", "nexalearn", {"email": PEOPLE.gunnhild_email})
+
+    at_once = list(engine.access(request, chunk_rows=10_000))
+    streamed = list(engine.access(request, chunk_rows=3))
+
+    assert len(at_once) < len(streamed) and all(len(s.rows) <= 3 for s in streamed)
+    rows = {(s.table, r["id"]): r for s in at_once for r in s.rows}
+    assert {(s.table, r["id"]): r for s in streamed for r in s.rows} == rows

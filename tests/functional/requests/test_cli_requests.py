@@ -124,3 +124,18 @@ def test_unverified_requests_expire(database: Engine, registry: DeclarationRegis
             ).all()
         )
     assert states == {stale: "expired", recent: "received"}
+
+
+def test_start_queues_the_engine_job_of_an_erasure_in_the_same_transaction(
+    database: Engine, registry: DeclarationRegistry
+) -> None:
+    from dataright.jobs.models import Job
+
+    reference = _file(database, registry, kind="erasure")
+    started = runner.invoke(app, ["requests", "start", reference])
+    assert started.exit_code == 0, started.output
+    with session_scope(make_session_factory(database), write=False) as session:
+        request = session.scalars(select(RightsRequest).where(RightsRequest.reference == reference)).one()
+        jobs = session.scalars(select(Job).where(Job.kind == "requests.fulfil")).all()
+        assert request.status == "in_progress"
+        assert [(j.args, j.state, j.created_by) for j in jobs] == [({"request_id": str(request.id)}, "queued", "cli")]

@@ -89,25 +89,37 @@ def test_a_fee_only_for_unfounded_or_excessive_requests(app: FastAPI, client: Te
     assert charged.status_code == 200 and charged.json()["fee"] == "NOK 200"
 
 
-def test_an_extension_notice_goes_out_before_the_first_deadline(
+def test_an_extension_notice_goes_out_before_the_first_deadline_where_the_notice_offers_one(
     app: FastAPI, client: TestClient, make_key: MakeKey
 ) -> None:
-    key = make_key(scopes=["requests:write"], controllers=[NEXALEARN])
+    key = make_key(scopes=["requests:write"], controllers=[NESTIT])
     address = email()
-    filed = file_and_verify(app, client, NEXALEARN, "access", address, language="en")
-    first = _show(client, key, NEXALEARN, filed["reference"])
-    blank = _post(client, key, NEXALEARN, f"{filed['reference']}/extend", {"reason": " "})
+    filed = file_and_verify(app, client, NESTIT, "access", address, language="en")
+    first = _show(client, key, NESTIT, filed["reference"])
+    blank = _post(client, key, NESTIT, f"{filed['reference']}/extend", {"reason": " "})
     assert blank.status_code == 422
-    response = _post(client, key, NEXALEARN, f"{filed['reference']}/extend", {"reason": "Data in several systems"})
+    response = _post(client, key, NESTIT, f"{filed['reference']}/extend", {"reason": "Data in several systems"})
     assert response.status_code == 200, response.text
     extended = response.json()
     assert extended["due_on"] > first["due_on"] and extended["extension_reason"] == "Data in several systems"
     assert date.fromisoformat(extended["due_on"]) <= date.fromisoformat(first["statutory_due_on"]) + timedelta(days=62)
-    notice = mails(app, NEXALEARN, address, "request_extended")
+    notice = mails(app, NESTIT, address, "request_extended")
     assert len(notice) == 1 and "Data in several systems" in notice[0].text
     assert notice[0].created_at.date() <= date.fromisoformat(first["due_on"])
-    again = _post(client, key, NEXALEARN, f"{filed['reference']}/extend", {"reason": "more"})
+    again = _post(client, key, NESTIT, f"{filed['reference']}/extend", {"reason": "more"})
     assert again.status_code == 409 and "extended already" in again.json()["detail"]
+
+
+def test_nexalearn_cannot_extend_because_its_notice_promises_an_answer_within_30_days_at_the_latest(
+    app: FastAPI, client: TestClient, make_key: MakeKey
+) -> None:
+    key = make_key(scopes=["requests:write"], controllers=[NEXALEARN])
+    filed = file_and_verify(app, client, NEXALEARN, "access", email(), language="en")
+
+    refused = _post(client, key, NEXALEARN, f"{filed['reference']}/extend", {"reason": "Data in several systems"})
+
+    assert refused.status_code == 422 and "offers none" in refused.json()["detail"]
+    assert _show(client, key, NEXALEARN, filed["reference"])["extended_at"] is None
 
 
 def test_a_nestpros_request_runs_on_the_30_day_clock_and_a_refusal_keeps_a_copy(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dataright.declarations.loader import load
+from dataright.declarations.schema import Declaration
 from dataright.errors import DeclarationInvalid, DeclarationSyntaxError
 
 
@@ -128,3 +129,13 @@ def test_singleton_section_in_two_files_is_rejected(examples_dir: Path, tmp_path
     with pytest.raises(DeclarationSyntaxError) as caught:
         load(root)
     assert "already declared in" in caught.value.problems[0].message
+
+
+def test_a_copy_with_other_controllers_looks_up_the_new_ones_not_the_originals(nexalearn: Declaration) -> None:
+    assert "nexalearn" in nexalearn.controller_by_id  # the original has worked out (and cached) its lookup
+    moved = nexalearn.controllers[0].model_copy(update={"fiscal_year_end": "06-30"})
+
+    copy = nexalearn.model_copy(update={"controllers": (moved, *nexalearn.controllers[1:])})
+
+    assert copy.controller_by_id[moved.id].fiscal_year_end == "06-30"
+    assert nexalearn.controller_by_id[moved.id].fiscal_year_end != "06-30"

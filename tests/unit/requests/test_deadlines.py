@@ -270,3 +270,18 @@ def test_a_joint_clock_ignores_the_order_of_receipts(receipts: list[datetime], n
 
     assert forward == backward
     assert forward["provendo-as"] == deadline_for(nestit, "provendo-as", min(receipts))
+
+
+def test_nexalearn_offers_no_extension_because_its_notice_promises_30_days_at_the_latest(
+    nexalearn: Declaration,
+) -> None:
+    deadline = deadline_for(nexalearn, "nexalearn", date(2026, 12, 7), "access")
+
+    assert not deadline.extension_offered and deadline.extension_limit is None
+    with pytest.raises(ValidationFailed, match="offers none"):
+        extended_due(deadline, notice_sent=date(2026, 12, 10))
+
+
+def test_nestit_and_nestpros_still_offer_theirs(nestit: Declaration, nestpros: Declaration) -> None:
+    assert deadline_for(nestit, "nestit-group-ab", date(2026, 12, 7)).extension_offered
+    assert deadline_for(nestpros, "nestpros", date(2026, 12, 7)).extension_offered

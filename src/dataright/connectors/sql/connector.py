@@ -3,8 +3,9 @@
 Every table's rows are found by one statement whose WHERE clause is the whole path from the identity
 (``child.fk IN (SELECT parent.pk FROM parent WHERE parent.email = :e)``, nested once per hop), so the
 database joins the path itself and nothing travels through Python but the rows read. An access request
-reads every table in one statement (``rowjson``: a UNION ALL of JSON-packed rows) streamed through a
-server-side cursor in chunks; erasure of a table is one transaction: the person's keys are put into a
+reads every table in one statement (``rowjson``: a UNION ALL of JSON-packed rows), compiled once per shape
+of request, read whole when the person has up to one chunk of rows and streamed through a server-side cursor
+when they have more; erasure of a table is one transaction: the person's keys are put into a
 temporary table first, so later statements of the step still find the rows after an earlier one has
 changed the identity fields.
 """
@@ -12,7 +13,7 @@ changed the identity fields.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     create_engine,
     delete,
@@ -43,6 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from dataright.connectors.base import (
     PSEUDONYM_PREFIX,
@@ -64,6 +67,43 @@ from dataright.declarations.datasets import Table as DeclaredTable
 
 PSEUDONYM_BATCH = 1_000
 TEMP_KEYS = "dataright_erase_keys"
+
+
+def _bind_name(table: str, column: str) -> str:
+    return f"id_{table}_{column}"
+
+
+class AccessPlan:
+    """A compiled access statement and its capped twin, run again with each person's identity values."""
+
+    def __init__(
+        self,
+        compiled: SQLCompiler,
+        capped: SQLCompiler,
+        decoders: list[dict[str, rowjson.Decoder]],
+        kinds: dict[str, str],
+    ) -> None:
+        self.sql = str(compiled)
+        self.capped_sql = str(capped)
+        self.decoders = decoders
+        self._compiled = compiled
+        self._capped = capped
+        self._kinds = kinds
+        """bind parameter name -> the identity kind whose value it takes"""
+
+    def params(self, identities: Identities, *, capped: bool) -> Any:
+        """The driver's parameters for the person (both statements hold the same binds)."""
+        compiled = self._capped if capped else self._compiled
+        dialect = compiled.dialect
+        values = dict(compiled.construct_params())
+        for name, kind in self._kinds.items():
+            if name in values and kind in identities:
+                processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                values[name] = processor(identities[kind]) if processor is not None else identities[kind]
+        if compiled.positional:
+            assert compiled.positiontup is not None
+            return tuple(values[name] for name in compiled.positiontup)
+        return values
 
 
 def _reason(exc: BaseException) -> str:
@@ -93,6 +133,7 @@ class SqlConnector:
         self._tables: dict[str, Table] = {}
         self._referenced_by: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
         self._dry: Connection | None = None
+        self._plans: dict[Any, AccessPlan] = {}
 
     # -- the live schema ---------------------------------------------------------------------
     def table(self, name: str) -> Table:
@@ -153,18 +194,32 @@ class SqlConnector:
         return problems
 
     # -- finding the person's rows -----------------------------------------------------------
-    def predicate(self, node: TableNode, nodes: Mapping[str, TableNode], ids: Identities, cross: CrossValues) -> Any:
+    def predicate(
+        self,
+        node: TableNode,
+        nodes: Mapping[str, TableNode],
+        ids: Identities,
+        cross: CrossValues,
+        *,
+        named: bool = False,
+    ) -> Any:
+        """Whether a row of ``node`` is the person's. ``named``: each identity value is a bind parameter named
+        after its column (``id_<table>_<column>``), so the compiled statement can be kept and run again with
+        another person's values (``AccessPlan``)."""
         t = self.table(node.table.name)
         conditions: list[Any] = []
         for name in node.identity_fields:
             kind = node.table.field_by_name[name].identity
             if kind is not None and kind in ids:
-                conditions.append(t.c[name] == ids[kind])
+                value: Any = ids[kind]
+                if named:
+                    value = bindparam(_bind_name(node.table.name, name), ids[kind], type_=t.c[name].type)
+                conditions.append(t.c[name] == value)
         for edge in node.edges_in:
             if edge.parent.dataset == self.dataset.id:
                 parent = nodes[edge.parent.table]
                 pt = self.table(parent.table.name)
-                inner = select(pt.c[edge.parent_field]).where(self.predicate(parent, nodes, ids, cross))
+                inner = select(pt.c[edge.parent_field]).where(self.predicate(parent, nodes, ids, cross, named=named))
                 conditions.append(t.c[edge.child_field].in_(inner))
             else:
                 values = list(cross.get((edge.parent, edge.parent_field), ()))
@@ -180,38 +235,89 @@ class SqlConnector:
     def access(
         self, nodes: Sequence[TableNode], identities: Identities, cross: CrossValues, *, chunk_rows: int
     ) -> Iterator[Section]:
-        """Every table's rows in one statement (``rowjson``), streamed; sections of at most ``chunk_rows``."""
+        """Every table's rows in one statement (``rowjson``); sections of at most ``chunk_rows``.
+
+        The statement first runs capped at ``chunk_rows + 1`` rows: most people have a few rows, which come
+        back in one round trip of a statement the driver has prepared. Only when the cap is passed does it
+        run again through a server-side cursor, streamed in chunks, so memory stays flat for a person with
+        millions of rows (that first, capped read is dropped, not mixed in).
+        """
+        plan = self._access_plan(nodes, identities, cross, chunk_rows)
+        if plan is None:
+            return
+        try:
+            # one statement is one consistent snapshot: no transaction to open and roll back around it
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                first = conn.exec_driver_sql(plan.capped_sql, plan.params(identities, capped=True)).all()
+            if len(first) <= chunk_rows:
+                yield from self._sections(nodes, plan, first, chunk_rows)
+                return
+            del first
+            with self.engine.connect() as conn:  # a server-side cursor lives in a transaction
+                streamed = conn.execution_options(stream_results=True, yield_per=chunk_rows)
+                yield from self._sections(
+                    nodes, plan, streamed.exec_driver_sql(plan.sql, plan.params(identities, capped=False)), chunk_rows
+                )
+        except (DBAPIError, SQLAlchemyError) as exc:
+            raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
+
+    def _sections(
+        self, nodes: Sequence[TableNode], plan: AccessPlan, rows: Iterable[Any], chunk_rows: int
+    ) -> Iterator[Section]:
+        buffers: dict[int, list[dict[str, Any]]] = {}
+        for n, packed in rows:
+            index = int(n)
+            buffer = buffers.setdefault(index, [])
+            buffer.append(rowjson.decode(packed, plan.decoders[index]))
+            if len(buffer) >= chunk_rows:
+                yield Section(self.dataset.id, nodes[index].table.name, buffer)
+                buffers[index] = []
+        for index in sorted(buffers):
+            if buffers[index]:
+                yield Section(self.dataset.id, nodes[index].table.name, buffers[index])
+
+    def _access_plan(
+        self, nodes: Sequence[TableNode], identities: Identities, cross: CrossValues, chunk_rows: int
+    ) -> AccessPlan | None:
+        """The access statement for these tables and identity kinds, compiled once and kept (a worker runs the
+        same shape of request again and again); a statement that carries values read from another datastore
+        (``cross``) is built for its request alone."""
+        crossing = any(e.parent.dataset != self.dataset.id for n in nodes for e in n.edges_in)
+        key = (tuple((n.table.name, n.identity_fields) for n in nodes), tuple(sorted(identities)), chunk_rows)
+        if not crossing and key in self._plans:
+            return self._plans[key]
         by_table = {n.table.name: n for n in nodes}
-        dialect = self.engine.dialect.name
+        dialect = self.engine.dialect
         branches = []
-        columns: list[dict[str, rowjson.Decoder]] = []
+        decoders: list[dict[str, rowjson.Decoder]] = []
         for i, node in enumerate(nodes):
             cols = self._columns(node)
-            columns.append(rowjson.decoders(cols))
-            where = self.predicate(node, by_table, identities, cross)
+            decoders.append(rowjson.decoders(cols))
+            where = self.predicate(node, by_table, identities, cross, named=True)
             branches.append(
-                select(literal_column(str(i)).label("n"), rowjson.json_object(dialect, cols).label("j"))
+                select(literal_column(str(i)).label("n"), rowjson.json_object(dialect.name, cols).label("j"))
                 .select_from(self.table(node.table.name))
                 .where(where)
             )
         if not branches:
-            return
+            return None
         statement = branches[0] if len(branches) == 1 else union_all(*branches)
-        buffers: dict[int, list[dict[str, Any]]] = {}
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True, yield_per=chunk_rows).execute(statement)
-                for n, packed in result:
-                    buffer = buffers.setdefault(int(n), [])
-                    buffer.append(rowjson.decode(packed, columns[int(n)]))
-                    if len(buffer) >= chunk_rows:
-                        yield Section(self.dataset.id, nodes[int(n)].table.name, buffer)
-                        buffers[int(n)] = []
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
-        for n in sorted(buffers):
-            if buffers[n]:
-                yield Section(self.dataset.id, nodes[n].table.name, buffers[n])
+        capped: Any = select(literal_column("n"), literal_column("j")).select_from(statement.subquery("person"))
+        kinds = {
+            _bind_name(n.table.name, name): kind
+            for n in nodes
+            for name in n.identity_fields
+            if (kind := n.table.field_by_name[name].identity) is not None
+        }
+        plan = AccessPlan(
+            statement.compile(dialect=dialect),
+            capped.limit(chunk_rows + 1).compile(dialect=dialect),
+            decoders,
+            kinds,
+        )
+        if not crossing:
+            self._plans[key] = plan
+        return plan
 
     def values(
         self, nodes: Sequence[TableNode], target: TableNode, column: str, identities: Identities, cross: CrossValues

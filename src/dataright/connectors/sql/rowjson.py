@@ -78,6 +78,9 @@ def _decoder(kind: type[Any] | None) -> Decoder:
     return lambda v: v
 
 
+_JSON = json.JSONDecoder(parse_float=Decimal)  # made once: json.loads(..., parse_float=) builds one per call
+
+
 def decode(text: str | bytes | dict[str, Any], columns: dict[str, Decoder]) -> dict[str, Any]:
-    raw = text if isinstance(text, dict) else json.loads(text, parse_float=Decimal)
-    return {name: None if raw.get(name) is None else convert(raw[name]) for name, convert in columns.items()}
+    raw = text if isinstance(text, dict) else _JSON.decode(text.decode() if isinstance(text, bytes) else text)
+    return {name: None if (value := raw.get(name)) is None else convert(value) for name, convert in columns.items()}
