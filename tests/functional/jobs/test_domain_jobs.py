@@ -3,6 +3,7 @@ Dramatiq on the local Redis (``runner``), on SQLite and on PostgreSQL, like ``te
 
 * ``requests.fulfil``: an erasure started in a committed transaction is carried out at once (the commit wakes
   the runner; no schedule is running) and its task ticked off.
+* ``retention.sweep``: a controller's sweep deletes what is due in its datastore and records its run.
 * ``cookies.scan``: a scan queued in a committed transaction crawls the site in Chromium and stores what it
   found once, under the job's id; a second delivery of the same job adds nothing.
 """
@@ -10,6 +11,7 @@ Dramatiq on the local Redis (``runner``), on SQLite and on PostgreSQL, like ``te
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,45 @@ def test_a_cookie_scan_job_stores_what_it_found_once(
             "violations": scan.violations,
             "notices": scan.notices,
         }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh_elearning_url", ["postgresql"], indirect=True)
+def test_a_retention_sweep_job_deletes_what_is_due_and_records_its_run(
+    runner: Harness,
+    env: JobEnvironment,
+    factory: sessionmaker[Session],
+    examples_dir: Path,
+    fresh_elearning_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEXALEARN_DB_URL", fresh_elearning_url)
+    env.declarations = DeclarationRegistry.from_paths([examples_dir / "nexalearn"])
+    datastore = create_engine(fresh_elearning_url)
+    try:
+        with datastore.begin() as connection:
+            connection.execute(
+                text("UPDATE customers SET relationship_ended_on = :d WHERE id IN (5, 7)"), {"d": date(2000, 1, 1)}
+            )
+        with session_scope(factory) as session:
+            job_id = service.enqueue(
+                session, "retention.sweep", {"controller_id": NEXALEARN}, dedupe_key=f"retention.sweep:{NEXALEARN}"
+            )
+
+        eventually(lambda: _state(factory, job_id) == "succeeded", what="the sweep's success", timeout=120)
+
+        with datastore.connect() as connection:
+            left = connection.execute(text("SELECT count(*) FROM customers WHERE id IN (5, 7)")).scalar()
+        assert left == 0
+    finally:
+        datastore.dispose()
+    with session_scope(factory, write=False) as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.result is not None and job.attempts == 1
+        assert job.result["rows"] >= 2 and job.result["rules"] >= 1
+        completed = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "retention.run.completed", AuditEntry.entity_id == job.result["run_id"])
+        )
+        assert completed == 1
