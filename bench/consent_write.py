@@ -4,7 +4,8 @@
 
 For each database (a temporary SQLite file; a throw-away PostgreSQL database on 127.0.0.1:5432, dropped
 afterwards), ``dataright serve`` runs under uvicorn in a subprocess on 127.0.0.1. At each level, that many
-clients (keep-alive connections) send ``POST /api/v1/consent/events`` for a new subject each, ``--writes``
+clients (keep-alive connections of a raw HTTP/1.1 client on asyncio, light enough not to compete with the
+server for the machine's cores) send ``POST /api/v1/consent/events`` for a new subject each, ``--writes``
 writes in all (a bounded loop; every body is generated here at run time). Afterwards every write is looked
 up by its ``import_key``: an acknowledged (201) write must be there and a refused (503) one must not;
 anything else is counted as ambiguous. Beside it, the same number of threads insert the same rows a
@@ -32,10 +33,10 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
 import psycopg
-from consent import free_port, server  # bench/consent.py: the uvicorn subprocess helpers
+from consent import CONTENT_LENGTH, free_port, server  # bench/consent.py: the uvicorn subprocess helpers
 from sqlalchemy import create_engine, select
 
 from dataright.access.service import create_key
@@ -64,33 +65,59 @@ class Outcome:
         return self.statuses.get(201, 0)
 
 
+async def _post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, body: bytes
+) -> tuple[int, bytes]:
+    """One POST on a keep-alive connection: (status, answer body)."""
+    writer.write(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    answer = await reader.readuntil(b"\r\n\r\n")
+    length = CONTENT_LENGTH.search(answer)
+    content = await reader.readexactly(int(length.group(1)) if length else 0)
+    return int(answer[9:12]), content
+
+
 async def _clients(base: str, token: str, clients: int, keys: list[str]) -> tuple[dict[str, int], float]:
+    """``clients`` keep-alive connections, each sending its next write when the last one is answered.
+
+    A raw HTTP/1.1 client on asyncio (as in bench/consent.py): it shares the two cores with the server and the
+    database, and httpx spent about as much CPU per request as the server did, so the figures measured the
+    load client as much as the server. A connection that fails or takes more than 60 s counts as no answer.
+    """
     results: dict[str, int] = {}
     queue = list(reversed(keys))
-    headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    parts = urlsplit(base)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    head = (
+        f"POST /api/v1/consent/events?controller={CONTROLLER} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+    ).encode()
 
-        async def worker() -> None:
-            while queue:
-                key = queue.pop()
-                body = {
-                    "subject": {"email": f"w.{uuid.uuid4().hex}@example.org"},
-                    "purpose": "analytics",
-                    "kind": "given",
-                    "import_key": key,
-                }
-                try:
-                    response = await client.post(
-                        f"/api/v1/consent/events?controller={CONTROLLER}", json=body, headers=headers
-                    )
-                    results[key] = response.status_code
-                except httpx.TransportError:
-                    results[key] = -1
+    async def worker() -> None:
+        connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        while queue:
+            key = queue.pop()
+            body = {
+                "subject": {"email": f"w.{uuid.uuid4().hex}@example.org"},
+                "purpose": "analytics",
+                "kind": "given",
+                "import_key": key,
+            }
+            try:
+                if connection is None:
+                    connection = await asyncio.wait_for(asyncio.open_connection(host, port), 60)
+                status, _ = await asyncio.wait_for(_post(*connection, head, json.dumps(body).encode()), 60)
+                results[key] = status
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError):
+                results[key] = -1
+                if connection is not None:
+                    connection[1].close()
+                connection = None
+        if connection is not None:
+            connection[1].close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        return results, time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return results, time.perf_counter() - started
 
 
 def over_http(base: str, token: str, url: str, clients: int, writes: int) -> Outcome:

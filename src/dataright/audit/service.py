@@ -39,10 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, bindparam, cast, func, select, text, update
+from sqlalchemy import BigInteger, Engine, Table, bindparam, cast, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import GENESIS_HASH, AuditEntry
+from dataright.storage.engine import WRITE_OPTION
+from dataright.storage.statements import attach
 from dataright.storage.types import utcnow
 
 # Any constant shared by every sealer; it only has to differ from other advisory locks in the database.
@@ -134,6 +136,67 @@ def content_digest(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(_digest_value(record))).hexdigest()
 
 
+_AUDIT_TABLE = typing.cast(Table, AuditEntry.__table__)
+_INSERT = insert(_AUDIT_TABLE)
+_APPEND = _INSERT.returning(_AUDIT_TABLE.c.id)
+
+
+def append_entry(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | uuid.UUID | int,
+    controller_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> int:
+    """``append`` for a write path that needs only the new entry's id: one INSERT ... RETURNING, no object."""
+    return int(
+        session.execute(
+            _APPEND, _entry_values(actor, action, entity_type, entity_id, controller_id, details)
+        ).scalar_one()
+    )
+
+
+def append_alone(
+    bind: Engine,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | uuid.UUID | int,
+    controller_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an entry in a short transaction of its own, for what was done outside dataright's database (a
+    datastore read, a sweep's batch): one INSERT and its commit, no session to set up around them."""
+    values = _entry_values(actor, action, entity_type, entity_id, controller_id, details)
+    with bind.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        conn.execute(_INSERT, values)
+
+
+def _entry_values(
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | uuid.UUID | int,
+    controller_id: str | None,
+    details: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    plain = _plain(dict(details or {}))
+    _check_details(plain)
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "controller_id": controller_id,
+        "details": plain,
+    }
+
+
 def append(
     session: Session,
     *,
@@ -146,19 +209,10 @@ def append(
 ) -> AuditEntry:
     """Append an entry in the caller's transaction (it commits or rolls back with the change it records);
     the sealer chains it after commit."""
-    details = _plain(dict(details or {}))
-    _check_details(details)
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        controller_id=controller_id,
-        details=details,
-    )
-    session.add(entry)
-    session.flush()
+    values = _entry_values(actor, action, entity_type, entity_id, controller_id, details)
+    entry_id = session.execute(_APPEND, values).scalar_one()
+    entry = AuditEntry(id=entry_id, seq=None, prev_hash=None, hash=None, **values)
+    attach(session, entry)
     return entry
 
 

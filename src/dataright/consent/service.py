@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+import typing
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, insert, select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from dataright.audit.service import DIGEST_KEY
+from dataright.audit.service import DIGEST_KEY, append_entry
 from dataright.audit.service import append as audit
 from dataright.config import get_settings
 from dataright.consent.audiences import HASHED_IDENTIFIERS_NOTE, hash_email
 from dataright.consent.check import evaluate, reader_for
-from dataright.consent.coverage import digest_of
+from dataright.consent.coverage import event_digest
 from dataright.consent.dnc import DncRegistry, register_for, singapore_number
 from dataright.consent.models import ConsentEvent, ConsentState
 from dataright.consent.receipts import ReceiptBanner, ReceiptEvent, build_receipt
@@ -51,6 +54,7 @@ from dataright.consent.unsubscribe import Unsubscribe, UnsubscribeSigner, unsubs
 from dataright.declarations.schema import CookieCategory, Declaration
 from dataright.errors import ConfigurationError, NotFound, PermissionDenied, ValidationFailed
 from dataright.identity import service as identity
+from dataright.storage.statements import attach, dialect_of, upsert_insert
 from dataright.storage.types import utcnow
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -119,21 +123,60 @@ def _ids(holder: Holder) -> tuple[uuid.UUID | None, uuid.UUID | None]:
 # ------------------------------------------------------------------------------------------------
 # recording
 # ------------------------------------------------------------------------------------------------
-_NEW_STATES = "dataright.consent.new_states"
+_WRITTEN_STATES = "dataright.consent.written_states"
+_EVENTS = typing.cast(Table, ConsentEvent.__table__)
+_STATES = typing.cast(Table, ConsentState.__table__)
+_STATE_KEY = ("controller_id", "holder", "target")
+_STATE_FIELDS = ("status", "event_id", "occurred_at", "expires_at", "evidenced")
+_INSERT_EVENT = insert(_EVENTS).returning(_EVENTS.c.id)
+_STATEMENTS: dict[tuple[str, str], Any] = {}  # (dialect, name) -> statement, built on first use
+
+
+def _statement(session: Session, name: str) -> Any:
+    """The event insert that yields to an earlier event under the same import key, and the two state upserts,
+    built once per dialect."""
+    dialect = dialect_of(session)
+    statement = _STATEMENTS.get((dialect, name))
+    if statement is not None:
+        return statement
+    if name == "event_once":
+        statement = (
+            upsert_insert(_EVENTS, dialect)
+            .on_conflict_do_nothing(index_elements=["controller_id", "import_key"])
+            .returning(_EVENTS.c.id)
+        )
+    elif name == "state_rejected":  # a rejected attempt makes a state only where there is none
+        statement = upsert_insert(_STATES, dialect).on_conflict_do_nothing(index_elements=list(_STATE_KEY))
+    else:  # the event decides the state unless the state's event happened later
+        upsert = upsert_insert(_STATES, dialect)
+        excluded = upsert.excluded
+        statement = upsert.on_conflict_do_update(
+            index_elements=list(_STATE_KEY),
+            set_={name_: excluded[name_] for name_ in _STATE_FIELDS},
+            where=tuple_(excluded.occurred_at, excluded.event_id) >= tuple_(_STATES.c.occurred_at, _STATES.c.event_id),
+        )
+    _STATEMENTS[(dialect, name)] = statement
+    return statement
 
 
 def _state(session: Session, controller_id: str, holder: Holder, target: Target) -> ConsentState | None:
     key = (controller_id, holder.code, target.code)
-    if holder.kind is HolderKind.subject and identity.created_in_this_transaction(session, uuid.UUID(holder.id)):
-        # a subject made in this transaction has no state but those this transaction made: no query
-        states: dict[tuple[str, str, str], ConsentState] = session.info.get(_NEW_STATES, {})
-        return states.get(key)
+    if (
+        holder.kind is HolderKind.subject
+        and identity.created_in_this_transaction(session, uuid.UUID(holder.id))
+        and key not in session.info.get(_WRITTEN_STATES, ())
+    ):
+        return None  # a subject made in this transaction has no state but those this transaction wrote: no query
     return session.get(ConsentState, key)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_new_states(session: Session, previous_transaction: object) -> None:
-    session.info.pop(_NEW_STATES, None)
+def _forget_written_states(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_WRITTEN_STATES, None)
+
+
+class _AlreadyRecorded(Exception):
+    """The import key names an event recorded before (``record`` answers with that event)."""
 
 
 def _append(
@@ -155,6 +198,11 @@ def _append(
     import_key: str | None = None,
     banner: ReceiptBanner | None = None,
 ) -> ConsentEvent:
+    """Append the event, point the state at it and append its audit entry: three statements, nothing read.
+
+    With an ``import_key`` already recorded for the controller nothing is written and ``_AlreadyRecorded``
+    is raised (the event's INSERT is the first statement, so the caller's transaction is as it was).
+    """
     settings = get_settings()
     proof = proof or Proof()
     text_hash = proof.digest()
@@ -178,43 +226,50 @@ def _append(
         ),
     )
     subject_id, device_id = _ids(holder)
-    event = ConsentEvent(
-        receipt_id=receipt_id,
-        controller_id=rules.controller_id,
-        subject_id=subject_id,
-        device_id=device_id,
-        target=rule.target.code,
-        kind=kind.value,
-        reason=reason,
-        notice_version=notice_version,
-        occurred_at=occurred_at,
-        method=method.value,
-        source=source,
-        actor=actor,
-        guardian_id=guardian_id,
-        text_hash=text_hash,
-        language=proof.language,
-        ip_address=proof.ip_address if settings.record_ip else None,
-        user_agent=proof.user_agent[:400] if settings.record_user_agent and proof.user_agent else None,
-        import_key=import_key,
-        receipt=receipt.as_json(),
-    )
-    session.add(event)
-    session.flush()
+    values: dict[str, Any] = {
+        "receipt_id": receipt_id,
+        "controller_id": rules.controller_id,
+        "subject_id": subject_id,
+        "device_id": device_id,
+        "target": rule.target.code,
+        "kind": kind.value,
+        "reason": reason,
+        "notice_version": notice_version,
+        "occurred_at": occurred_at,
+        "recorded_at": utcnow(),
+        "method": method.value,
+        "source": source,
+        "actor": actor,
+        "guardian_id": guardian_id,
+        "text_hash": text_hash,
+        "language": proof.language,
+        "ip_address": proof.ip_address if settings.record_ip else None,
+        "user_agent": proof.user_agent[:400] if settings.record_user_agent and proof.user_agent else None,
+        "import_key": import_key,
+        "receipt": receipt.as_json(),
+    }
+    if import_key is None:
+        event_id = session.execute(_INSERT_EVENT, values).scalar_one()
+    else:
+        event_id = session.execute(_statement(session, "event_once"), values).scalar_one_or_none()
+        if event_id is None:
+            raise _AlreadyRecorded(import_key)
+    event = ConsentEvent(id=event_id, **values)
+    attach(session, event)
     _derive_state(session, rules, rule, holder, event, rejected=reason in REJECTED_ATTEMPTS)
-    audit(
+    append_entry(
         session,
         actor=actor,
         action=f"consent.{kind.value}",
         entity_type="consent_event",
-        entity_id=event.id,
+        entity_id=event_id,
         controller_id=rules.controller_id,
         details={
             "holder": holder.code,
             "target": rule.target.code,
             "method": method.value,
             "reason": reason,
-            DIGEST_KEY: digest_of(event),  # the chain covers the event itself (consent.coverage)
+            DIGEST_KEY: event_digest(values | {"id": event_id}),  # the chain covers the event (consent.coverage)
         },
     )
     return event
@@ -223,37 +278,35 @@ def _append(
 def _derive_state(
     session: Session, rules: ControllerRules, rule: TargetRule, holder: Holder, event: ConsentEvent, *, rejected: bool
 ) -> None:
-    """Point the holder × target state at ``event`` unless a later-happening event already decides it.
+    """Point the holder × target state at ``event`` unless a later-happening event already decides it: one
+    upsert, which PostgreSQL applies to the row as last committed (two writers of one state cannot undo
+    each other's later event).
 
     A rejected attempt (a child's own consent, a guardian who is not linked) never replaces a state: it
     is history, and it must not undo a guardian's valid consent.
     """
-    state = _state(session, rules.controller_id, holder, rule.target)
     kind = EventKind(event.kind)
-    fields = {
-        "status": kind.value,
-        "event_id": event.id,
-        "occurred_at": event.occurred_at,
-        "expires_at": expires_at(rule, kind, event.occurred_at),
-        "evidenced": kind is EventKind.given and event.text_hash is not None,
-    }
-    if state is None:
-        subject_id, device_id = _ids(holder)
-        state = ConsentState(
-            controller_id=rules.controller_id,
-            holder=holder.code,
-            target=rule.target.code,
-            subject_id=subject_id,
-            device_id=device_id,
-            **fields,
-        )
-        session.add(state)
-        # held here (the identity map holds objects weakly) for _state, for the rest of the transaction
-        session.info.setdefault(_NEW_STATES, {})[(rules.controller_id, holder.code, rule.target.code)] = state
-    elif not rejected and (event.occurred_at, event.id) >= (state.occurred_at, state.event_id):
-        for name, value in fields.items():
-            setattr(state, name, value)
-    session.flush()
+    subject_id, device_id = _ids(holder)
+    key = (rules.controller_id, holder.code, rule.target.code)
+    session.execute(
+        _statement(session, "state_rejected" if rejected else "state"),
+        {
+            "controller_id": key[0],
+            "holder": key[1],
+            "target": key[2],
+            "subject_id": subject_id,
+            "device_id": device_id,
+            "status": kind.value,
+            "event_id": event.id,
+            "occurred_at": event.occurred_at,
+            "expires_at": expires_at(rule, kind, event.occurred_at),
+            "evidenced": kind is EventKind.given and event.text_hash is not None,
+        },
+    )
+    session.info.setdefault(_WRITTEN_STATES, set()).add(key)
+    loaded = session.identity_map.get(identity_key(ConsentState, key))
+    if loaded is not None:
+        session.expire(loaded)  # read again from the row just written when next used
 
 
 class ImportKeyReused(ValidationFailed):
@@ -311,28 +364,12 @@ def record(
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     validate_event(rule, kind)
+    kind_asked = kind  # the rules below may record a given as refused or as a GPC opt-out
     now = utcnow()
     when = occurred_at or now
     if when > now + CLOCK_SKEW:
         raise ValidationFailed("occurred_at: lies in the future")
     holder = _holder(session, controller_id, subject_id, device_id)
-    if import_key is not None:
-        earlier = session.execute(
-            select(ConsentEvent).where(
-                ConsentEvent.controller_id == controller_id, ConsentEvent.import_key == import_key
-            )
-        ).scalar_one_or_none()
-        if earlier is not None:
-            difference = import_key_difference(
-                earlier, target=target, kind=kind, holder=holder, occurred_at=occurred_at
-            )
-            if difference is not None:
-                raise ImportKeyReused(
-                    f"import_key: {import_key!r} was recorded before for a different event ({difference}); "
-                    "give a new event a new import_key"
-                )
-            return earlier
-
     if method is Method.guardian and guardian_id is None:
         raise ValidationFailed("guardian_id: required when the method is 'guardian'")
     if guardian_id is not None and method is not Method.guardian:
@@ -346,26 +383,52 @@ def record(
             kind, reason = EventKind.refused, refusal.value
     elif guardian_id is not None and not identity.is_guardian_of(session, guardian_id, uuid.UUID(holder.id)):
         raise PermissionDenied(f"subject {guardian_id} is not a linked guardian of subject {holder.id}")
-    event = _append(
-        session,
-        declaration=declaration,
-        rules=rules,
-        rule=rule,
-        holder=holder,
-        kind=kind,
-        method=method,
-        actor=actor,
-        notice_version=notice_version or declaration.notice.label,
-        occurred_at=when,
-        reason=reason,
-        source=source,
-        proof=proof,
-        guardian_id=guardian_id,
-        import_key=import_key,
-    )
+    try:
+        event = _append(
+            session,
+            declaration=declaration,
+            rules=rules,
+            rule=rule,
+            holder=holder,
+            kind=kind,
+            method=method,
+            actor=actor,
+            notice_version=notice_version or declaration.notice.label,
+            occurred_at=when,
+            reason=reason,
+            source=source,
+            proof=proof,
+            guardian_id=guardian_id,
+            import_key=import_key,
+        )
+    except _AlreadyRecorded:
+        assert import_key is not None
+        return _recorded_before(session, controller_id, import_key, target, kind_asked, holder, occurred_at)
     if gpc:
         _opt_out_by_gpc(session, declaration, rules, holder, method=method, actor=actor, proof=proof)
     return event
+
+
+def _recorded_before(
+    session: Session,
+    controller_id: str,
+    import_key: str,
+    target: Target,
+    kind: EventKind,
+    holder: Holder,
+    occurred_at: datetime | None,
+) -> ConsentEvent:
+    """The event recorded before under ``import_key``, when it is the event offered again."""
+    earlier = session.execute(
+        select(ConsentEvent).where(ConsentEvent.controller_id == controller_id, ConsentEvent.import_key == import_key)
+    ).scalar_one()
+    difference = import_key_difference(earlier, target=target, kind=kind, holder=holder, occurred_at=occurred_at)
+    if difference is not None:
+        raise ImportKeyReused(
+            f"import_key: {import_key!r} was recorded before for a different event ({difference}); "
+            "give a new event a new import_key"
+        )
+    return earlier
 
 
 def _age_refusal(

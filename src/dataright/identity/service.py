@@ -5,20 +5,24 @@ Every operation works in the caller's transaction and records each change in the
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, event, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, delete, event, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dataright.audit.service import append as audit
+from dataright.audit.service import append_entry
 from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity.ages import completed_years
 from dataright.identity.crypto import decrypt, encrypt, keyed_hash
 from dataright.identity.models import Device, GuardianLink, Subject, SubjectIdentifier, Suppression
 from dataright.identity.normalise import IdentifierKind, normalise, normalise_device_id, parse_kind
+from dataright.storage.statements import attach, dialect_of, upsert_insert
 from dataright.storage.types import utcnow
 
 __all__ = [
@@ -141,6 +145,55 @@ def _add_identifier(session: Session, subject: Subject, kind: str, value: str, d
     )
 
 
+_SUBJECTS = typing.cast(Table, Subject.__table__)
+_IDENTIFIERS = typing.cast(Table, SubjectIdentifier.__table__)
+_INSERT_SUBJECT = insert(_SUBJECTS)
+_INSERT_IDENTIFIERS: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING kind
+
+
+def _insert_identifiers(dialect: str) -> Any:
+    statement = _INSERT_IDENTIFIERS.get(dialect)
+    if statement is None:
+        statement = (
+            upsert_insert(_IDENTIFIERS, dialect)
+            .on_conflict_do_nothing(index_elements=["controller_id", "kind", "hash"])
+            .returning(_IDENTIFIERS.c.kind)
+        )
+        _INSERT_IDENTIFIERS[dialect] = statement
+    return statement
+
+
+def _create_subject(
+    session: Session, controller_id: str, birth_date: date | None, values: dict[str, str], hashes: dict[str, str]
+) -> Subject | None:
+    """A new subject with ``values`` as its identifiers, in two INSERTs and no savepoint; ``None`` when another
+    transaction holds one of the identifiers (it committed first, or PostgreSQL waited for it to): then
+    nothing of the new subject is left and the caller looks for the owner again."""
+    now = utcnow()
+    subject = Subject(id=uuid.uuid4(), controller_id=controller_id, birth_date=birth_date, created_at=now)
+    session.execute(
+        _INSERT_SUBJECT, {"id": subject.id, "controller_id": controller_id, "birth_date": birth_date, "created_at": now}
+    )
+    rows = [
+        {
+            "subject_id": subject.id,
+            "controller_id": controller_id,
+            "kind": kind,
+            "hash": hashes[kind],
+            "ciphertext": encrypt(controller_id, kind, value),
+            "created_at": now,
+        }
+        for kind, value in values.items()
+    ]
+    added = session.execute(_insert_identifiers(dialect_of(session)), rows).all()
+    if len(added) < len(rows):
+        session.execute(delete(_IDENTIFIERS).where(_IDENTIFIERS.c.subject_id == subject.id))
+        session.execute(delete(_SUBJECTS).where(_SUBJECTS.c.id == subject.id))
+        return None
+    attach(session, subject)
+    return subject
+
+
 def get_or_create_subject(
     session: Session,
     *,
@@ -166,36 +219,32 @@ def get_or_create_subject(
             subject = get_subject(session, owners.pop())
             _complete(session, subject, values, hashes, birth_date, actor)
             return subject
-        try:
-            with session.begin_nested():
-                subject = Subject(controller_id=controller_id, birth_date=birth_date)
-                session.add(subject)
-                for kind, value in values.items():
-                    _add_identifier(session, subject, kind, value, hashes[kind])
-                session.flush()
-        except IntegrityError:
+        created = _create_subject(session, controller_id, birth_date, values, hashes)
+        if created is None:
             if attempt:  # pragma: no cover - a second race in a row
-                raise
+                raise Conflict("the identifiers given were taken by another subject twice in a row; try again")
             continue  # someone created the subject meanwhile: find it
-        _created_here(session).add(subject.id)
-        audit(
+        _created_here(session)[created.id] = created
+        append_entry(
             session,
             actor=actor,
             action="subject.created",
             entity_type="subject",
-            entity_id=subject.id,
+            entity_id=created.id,
             controller_id=controller_id,
             details={"identifier_kinds": sorted(values), "birth_date_set": birth_date is not None},
         )
-        return subject
+        return created
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 _CREATED = "dataright.identity.created"
 
 
-def _created_here(session: Session) -> set[uuid.UUID]:
-    created: set[uuid.UUID] = session.info.setdefault(_CREATED, set())
+def _created_here(session: Session) -> dict[uuid.UUID, Subject]:
+    # Held here for the transaction: the identity map holds objects weakly, and a subject made here is read
+    # again (its age, its controller) by the write that made it.
+    created: dict[uuid.UUID, Subject] = session.info.setdefault(_CREATED, {})
     return created
 
 
