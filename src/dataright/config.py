@@ -131,9 +131,13 @@ class Settings(BaseSettings):
     schedule_requests_seconds: int = Field(default=3600, ge=60)
     """How often request reminders and the expiry of unverified requests run (reminders go once a day)."""
     schedule_fulfilment_seconds: int = Field(default=60, ge=1)
-    """How often requests in progress are looked at for engine work (erasure, restriction) to start."""
+    """How often requests in progress are looked at for engine work (erasure, rectification, restriction) that
+    no start queued (the safety net: starting a request queues its job at once)."""
     schedule_retention_seconds: int = Field(default=86400, ge=60)
     """How often every controller's retention sweep runs (a withdrawal of consent is acted on at the next one)."""
+    schedule_cookie_scan_seconds: int = Field(default=0, ge=0)
+    """How often each controller's declared ``website`` is scanned for cookies (a ``cookies.scan`` job each);
+    0, the default, never: a scan reaches out to the public site in a headless browser."""
     reminder_within_days: int = Field(default=3, ge=0, le=60)
     chromium: Path = Path("/usr/bin/chromium")
     """The Chromium executable the cookie scanner, the banner's browser tests and its screenshot script drive

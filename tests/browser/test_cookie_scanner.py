@@ -1,8 +1,8 @@
 """``dataright cookies scan`` in Debian's Chromium against small sites served from the test.
 
-The fixture site imitates a shop of NestIT's: a banner with vanilla-cookieconsent's buttons
-(``#cc-main [data-role="necessary"|"all"]``) that stores the choice in ``nestit_cookie_consent``, a session
-cookie from the server, and Google Analytics (``_ga``, ``_ga_*``) loaded only after "accept all". Its
+The site (``fixtures/cookie_site.py``) imitates a shop of NestIT's: a banner with vanilla-cookieconsent's
+buttons (``#cc-main [data-role="necessary"|"all"]``) that stores the choice in ``nestit_cookie_consent``, a
+session cookie from the server, and Google Analytics (``_ga``, ``_ga_*``) loaded only after "accept all". Its
 variants add what a scan must catch: an undeclared cookie set by the server, and a tracker that ignores the
 banner (``_gcl_au``, targeting, written before any choice, plus a local-storage entry).
 """
@@ -10,10 +10,8 @@ banner (``_gcl_au``, targeting, written before any choice, plus a local-storage 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from typer.testing import CliRunner
 
 from dataright.cli.main import app
 from dataright.declarations.schema import Cookie
+from fixtures.cookie_site import Site, Variant, serve
 from fixtures.demo import require_browser
 
 pytestmark = pytest.mark.browser
@@ -35,121 +34,6 @@ CONTROLLER = "nestit-group-ab"
 def chromium() -> Path:
     """Debian's Chromium and the Playwright package, or a skip (a failure with DATARIGHT_REQUIRE_SERVICES=1)."""
     return require_browser()
-
-
-BANNER_JS = """
-(() => {
-  const chosen = () => (document.cookie.match(/(?:^|; )nestit_cookie_consent=([^;]*)/) || [])[1];
-  const runAccepted = () => {
-    if (chosen() !== "all") return;
-    for (const marked of document.querySelectorAll('script[type="text/plain"][data-category]')) {
-      const script = document.createElement("script");
-      script.src = marked.dataset.src;
-      document.head.appendChild(script);
-    }
-  };
-  const show = () => {
-    const main = document.createElement("div");
-    main.id = "cc-main";
-    main.innerHTML = '<button data-role="necessary">Reject all</button><button data-role="all">Accept all</button>';
-    main.addEventListener("click", (event) => {
-      const role = event.target.dataset.role;
-      if (!role) return;
-      document.cookie = "nestit_cookie_consent=" + role + "; path=/; max-age=31536000";
-      main.remove();
-      runAccepted();
-    });
-    document.body.appendChild(main);
-  };
-  document.addEventListener("DOMContentLoaded", () => (chosen() ? runAccepted() : show()));
-})();
-"""
-
-ANALYTICS_JS = """
-document.cookie = "_ga=GA1.1.42.1700000000; path=/; max-age=63072000";
-document.cookie = "_ga_ABC123=GS1.1.1700000000; path=/; max-age=63072000";
-"""
-
-TRACKER_JS = """
-document.cookie = "_gcl_au=1.1.1700000000; path=/; max-age=7776000";
-localStorage.setItem("trk_uid", "42");
-"""
-
-
-def _page(title: str, links: str, head: str) -> str:
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>{head}
-<script type="text/plain" data-category="performance" data-src="/analytics.js"></script>
-</head><body><h1>{title}</h1>{links}</body></html>"""
-
-
-@dataclass(frozen=True)
-class Variant:
-    banner: bool = True
-    tracker: bool = False  # a script that ignores the banner and writes a targeting cookie at once
-    planted: bool = False  # the server sets a cookie the declaration does not know
-
-
-def _routes(variant: Variant) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
-    head = '<script src="/banner.js"></script>' if variant.banner else ""
-    if variant.tracker:
-        head += '<script src="/tracker.js"></script>'
-    home_links = (
-        '<a href="/about.html">About</a> <a href="/about.html#team">Team</a> '
-        '<a href="http://other.invalid/">Elsewhere</a> <a href="/brochure.pdf">Brochure</a>'
-    )
-    about_cookies = [("Set-Cookie", "planted_id=7; Path=/; Max-Age=2592000")] if variant.planted else []
-    html = "text/html; charset=utf-8"
-    js = "text/javascript"
-    return {
-        "/": (html, _page("Shop", home_links, head), [("Set-Cookie", "nestit_session=s1; Path=/; HttpOnly")]),
-        "/about.html": (html, _page("About", '<a href="/">Home</a>', head), about_cookies),
-        "/banner.js": (js, BANNER_JS, []),
-        "/analytics.js": (js, ANALYTICS_JS, []),
-        "/tracker.js": (js, TRACKER_JS, []),
-        "/brochure.pdf": ("application/pdf", "%PDF-1.4", []),
-    }
-
-
-@dataclass
-class Site:
-    url: str
-    requested: list[str]
-
-
-def _serve(variant: Variant) -> Iterator[Site]:
-    routes = _routes(variant)
-    requested: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            requested.append(self.path)
-            route = routes.get(self.path.split("?")[0])
-            if route is None:
-                self.send_error(404)
-                return
-            kind, body, headers = route
-            data = body.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(f"http://127.0.0.1:{server.server_address[1]}/", requested)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @dataclass
@@ -173,14 +57,14 @@ def _scan(examples_dir: Path, site: Site, *extra: str) -> Scan:
 
 @pytest.fixture(scope="module")
 def clean(examples_dir: Path) -> Iterator[Scan]:
-    for site in _serve(Variant()):
+    for site in serve(Variant()):
         yield _scan(examples_dir, site, "--format", "json")
 
 
 @pytest.fixture(scope="module")
 def dirty(examples_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Scan, Path]]:
     draft = tmp_path_factory.mktemp("draft") / "draft.yaml"
-    for site in _serve(Variant(tracker=True, planted=True)):
+    for site in serve(Variant(tracker=True, planted=True)):
         yield _scan(examples_dir, site, "--format", "json", "--draft", str(draft)), draft
 
 
@@ -260,7 +144,7 @@ def test_the_draft_holds_valid_entries_for_the_undeclared_only(dirty: tuple[Scan
 
 
 def test_the_table_names_each_phase_and_each_violation(examples_dir: Path) -> None:
-    for site in _serve(Variant(tracker=True)):
+    for site in serve(Variant(tracker=True)):
         scan = _scan(examples_dir, site, "--max-pages", "1")
     assert scan.exit_code == 1
     assert "before any choice: 1 page(s)" in scan.output
@@ -270,7 +154,7 @@ def test_the_table_names_each_phase_and_each_violation(examples_dir: Path) -> No
 
 
 def test_a_site_without_the_banner_fails_because_no_choice_could_be_made(examples_dir: Path) -> None:
-    for site in _serve(Variant(banner=False)):
+    for site in serve(Variant(banner=False)):
         scan = _scan(examples_dir, site, "--format", "json", "--max-pages", "1")
     assert scan.exit_code == 1
     kinds = {(f["kind"], f["name"]) for f in scan.report["findings"] if f["severity"] == "violation"}
@@ -279,7 +163,7 @@ def test_a_site_without_the_banner_fails_because_no_choice_could_be_made(example
 
 
 def test_a_url_nothing_answers_is_bad_input_exit_2(examples_dir: Path) -> None:
-    for site in _serve(Variant()):
+    for site in serve(Variant()):
         url = site.url
     # the server is shut down now: nothing listens on its port
     result = runner.invoke(

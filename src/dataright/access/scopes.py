@@ -17,6 +17,9 @@ BREACH_WRITE = "breach:write"
 OPS_READ = "ops:read"
 """Operations: the Prometheus metrics at ``/metrics`` (counts only, for every controller)."""
 DISCLOSURES_READ = "disclosures:read"
+COOKIES_READ = "cookies:read"
+COOKIES_WRITE = "cookies:write"
+"""Cookie scans of a controller's sites: ask for one (a job), read what it found."""
 KNOWN_SCOPES: tuple[str, ...] = (
     CONSENT_READ,
     CONSENT_WRITE,
@@ -26,6 +29,8 @@ KNOWN_SCOPES: tuple[str, ...] = (
     BREACH_WRITE,
     OPS_READ,
     DISCLOSURES_READ,
+    COOKIES_READ,
+    COOKIES_WRITE,
     ADMIN,
 )
 

@@ -58,6 +58,14 @@ def scan_command(
     accept_selector: Annotated[
         str | None, typer.Option("--accept-selector", help='CSS of the "accept all" button (vanilla-cookieconsent\'s).')
     ] = None,
+    as_job: Annotated[
+        bool,
+        typer.Option(
+            "--job",
+            help="Queue the scan as a cookies.scan job (the server's runner or a worker runs it and stores what it "
+            "found) and print the job's id, instead of scanning here.",
+        ),
+    ] = False,
 ) -> None:
     """Crawl a site in headless Chromium three times (no choice, "reject all", "accept all") and report every
     cookie and local-storage entry, who set it, and where it breaks the controller's declaration."""
@@ -68,6 +76,15 @@ def scan_command(
     except DataRightError as exc:
         fail(f"error: {exc}", BAD_INPUT)
     declaration = declaration_for(controller, declarations, BAD_INPUT)
+    if as_job:
+        _queue(
+            url,
+            controller,
+            max_pages=max_pages,
+            timeout=timeout,
+            custom=bool(draft or reject_selector or accept_selector),
+        )
+        return
     try:
         chromium = get_settings().chromium
     except (ValidationError, ConfigurationError) as exc:
@@ -106,6 +123,25 @@ def scan_command(
         err_console.print(f"{draft}: {undeclared} draft entr{'y' if undeclared == 1 else 'ies'}", markup=False)
     if report.violations:
         raise typer.Exit(1)
+
+
+def _queue(url: str, controller: str, *, max_pages: int, timeout: float, custom: bool) -> None:
+    from dataright.cli.database import cli_session
+    from dataright.jobs.service import enqueue
+    from dataright.jobs.tasks import COOKIE_SCAN, cookie_scan_args
+
+    if custom:
+        fail("error: --job: --draft, --reject-selector and --accept-selector are for a scan run here", BAD_INPUT)
+    try:
+        args = cookie_scan_args(controller, url, max_pages=max_pages, timeout=timeout)
+    except DataRightError as exc:
+        fail(f"error: {exc}", BAD_INPUT)
+        return
+    with cli_session() as session:
+        job_id = enqueue(session, COOKIE_SCAN, args, actor="cli")
+    console.print(
+        f"queued cookie scan {job_id} ({COOKIE_SCAN}); `dataright jobs list --kind {COOKIE_SCAN}`", markup=False
+    )
 
 
 def _print_tables(report: Report) -> None:

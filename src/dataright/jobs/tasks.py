@@ -8,6 +8,10 @@ Every one of them may run twice (a worker dies, a message is delivered again) wi
 * ``requests.expire`` only moves requests still ``received`` past the verification window.
 * ``retention.sweep`` runs a controller's sweep; its batches are set-based and a re-run converges (what a
   killed sweep deleted stays deleted, the rest is done by the next attempt).
+* ``cookies.scan`` crawls a site and stores what it found under the job's id: a second run replaces the row
+  (``cookies.service.record``), so the findings are written once per job however often it runs.
+  ``cookies.scan_all`` (a schedule, off unless ``schedule_cookie_scan_seconds`` is set) enqueues one scan of
+  each served controller's declared ``website``, one live scan per controller.
 * ``requests.fulfil_scan`` enqueues ``requests.fulfil`` once per request (a dedupe key); ``requests.fulfil``
   acts only on a request still in progress with open datastore tasks, and the engine resumes an erasure
   after its last finished table (its checkpoints).
@@ -25,13 +29,14 @@ from sqlalchemy import select
 from dataright.breach import service as breaches
 from dataright.config import Settings, environment
 from dataright.connectors.base import DatastoreUnavailable
+from dataright.cookies import service as cookies
 from dataright.engine.service import Engine, Kind, Request, normalise_identities
 from dataright.errors import ValidationFailed
 from dataright.identity.crypto import decrypt
 from dataright.jobs.models import Job
 from dataright.jobs.registry import job_kind
 from dataright.jobs.runtime import JobContext
-from dataright.jobs.service import Schedule, enqueue
+from dataright.jobs.service import MAX_ARG_TEXT, Schedule, enqueue
 from dataright.mail.sender import Sender, transport_for
 from dataright.requests import fulfilment
 from dataright.requests import service as requests
@@ -50,6 +55,10 @@ ENGINE_KIND: dict[str, Kind] = {
 ENGINE_IDENTITY = {"email": "email", "phone": "phone_number", "customer_id": "customer_id"}
 """The request's identifier kind -> the identity kind datasets declare."""
 FULFIL = "requests.fulfil"
+COOKIE_SCAN = "cookies.scan"
+COOKIE_SCAN_ALL = "cookies.scan_all"
+SCAN_MAX_PAGES = 50
+SCAN_MAX_SECONDS = 600.0
 
 
 def fulfil_key(request_id: uuid.UUID) -> str:
@@ -66,6 +75,11 @@ def default_schedules(settings: Settings) -> list[Schedule]:
         Schedule("requests.expire", "requests.expire", settings.schedule_requests_seconds),
         Schedule("requests.fulfil_scan", "requests.fulfil_scan", settings.schedule_fulfilment_seconds),
         Schedule("retention.sweep_all", "retention.sweep_all", settings.schedule_retention_seconds),
+        *(
+            [Schedule(COOKIE_SCAN_ALL, COOKIE_SCAN_ALL, settings.schedule_cookie_scan_seconds)]
+            if settings.schedule_cookie_scan_seconds
+            else []
+        ),
     ]
 
 
@@ -269,6 +283,67 @@ def sweep_all_retention(ctx: JobContext) -> None:
                 "retention.sweep",
                 {"controller_id": controller_id},
                 dedupe_key=f"retention.sweep:{controller_id}",
+                actor=ACTOR,
+            )
+            enqueued += 1
+        ctx.result["enqueued"] = enqueued
+
+
+def cookie_scan_args(controller_id: str, url: str, *, max_pages: int = 10, timeout: float = 90.0) -> dict[str, Any]:
+    """A ``cookies.scan`` job's arguments, checked (a clear error names the bad one)."""
+    from dataright.cookies.scanner import check_url
+
+    check_url(url)
+    if len(url) > MAX_ARG_TEXT:
+        raise ValidationFailed(f"url: at most {MAX_ARG_TEXT} characters for a scan run as a job")
+    if not 1 <= max_pages <= SCAN_MAX_PAGES:
+        raise ValidationFailed(f"max_pages {max_pages}: expected 1 to {SCAN_MAX_PAGES}")
+    if not 1 <= timeout <= SCAN_MAX_SECONDS:
+        raise ValidationFailed(f"timeout {timeout}: expected 1 to {SCAN_MAX_SECONDS:.0f} seconds")
+    return {"controller_id": controller_id, "url": url, "max_pages": max_pages, "timeout": float(timeout)}
+
+
+@job_kind(COOKIE_SCAN, max_attempts=2, backoff_seconds=300.0, lease_seconds=SCAN_MAX_SECONDS + 300.0)
+def scan_cookies(ctx: JobContext) -> None:
+    """Crawl the site in headless Chromium (three phases) and store the report as scan ``job id``."""
+    from dataright.cookies.scanner import ScanOptions, scan
+
+    controller_id = str(ctx.args["controller_id"])
+    declaration = ctx.declarations.controller(controller_id).declaration
+    options = ScanOptions(
+        url=str(ctx.args["url"]),
+        chromium=ctx.settings.chromium,
+        max_pages=int(ctx.args.get("max_pages", 10)),
+        timeout=float(ctx.args.get("timeout", 90.0)),
+    )
+    report = scan(options, controller_id, declaration.cookies_of(controller_id))
+    with ctx.transaction() as session:
+        stored = cookies.record(session, scan_id=ctx.job_id, report=report, actor=ACTOR)
+        ctx.result.update(
+            {
+                "scan_id": str(stored.id),
+                "pages": stored.pages,
+                "violations": stored.violations,
+                "notices": stored.notices,
+            }
+        )
+
+
+@job_kind(COOKIE_SCAN_ALL, max_attempts=2, backoff_seconds=60.0)
+def scan_all_cookies(ctx: JobContext) -> None:
+    """Enqueue a scan of the declared website of every controller served that names one."""
+    with ctx.transaction() as session:
+        enqueued = 0
+        for controller_id in ctx.declarations.controller_ids:
+            declaration = ctx.declarations.controller(controller_id).declaration
+            website = declaration.controller_by_id[controller_id].website
+            if not website or not website.startswith(("http://", "https://")) or len(website) > MAX_ARG_TEXT:
+                continue
+            enqueue(
+                session,
+                COOKIE_SCAN,
+                cookie_scan_args(controller_id, website),
+                dedupe_key=f"{COOKIE_SCAN}:{controller_id}",
                 actor=ACTOR,
             )
             enqueued += 1

@@ -9,6 +9,7 @@ consent is logged and the data it covered deleted at the next run; statistics ar
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -159,3 +160,39 @@ def test_statistics_older_than_fourteen_months_are_anonymised_and_still_count(
     assert outcome.per_rule()["statistics-anonymise"] == sum(
         1 for k in old if before[k]["ip"] is not None or before[k]["customer_id"] is not None
     )
+
+
+def _six_months_up_on(today: date) -> date:
+    """The latest end of a relationship whose six months are up by ``today``."""
+    six_months = Period.parse("P6M")
+    ended = days_ago(200, today)
+    while six_months.after(ended + timedelta(days=1)) <= today:
+        ended += timedelta(days=1)
+    assert six_months.after(ended) <= today < six_months.after(ended + timedelta(days=1))
+    return ended
+
+
+def test_an_account_is_deactivated_when_the_relationship_ends_and_deleted_the_day_six_months_are_up(
+    fresh_elearning_url: str, retention: RetentionFactory, nexalearn: Declaration
+) -> None:
+    url = fresh_elearning_url
+    due = _six_months_up_on(TODAY)
+    ended = {5: due, 7: due + timedelta(days=1), 8: TODAY}  # six months up today; up tomorrow; ended today
+    for customer, day in ended.items():
+        execute(url, ("UPDATE customers SET relationship_ended_on = :d WHERE id = :c", {"d": day, "c": customer}))
+    before = snapshot(url)
+    assert all(before["customers"][c]["visible_to"] != "owner" for c in ended)
+
+    outcome = retention(nexalearn, "nexalearn", {"NEXALEARN_DB_URL": url}, today=TODAY).run()
+
+    after = snapshot(url)
+    assert 5 not in after["customers"]  # at the latest six months later: deleted on the day they are up
+    for customer in (7, 8):  # until then only the highest staff role sees the account; nothing else changes
+        assert after["customers"][customer] == {**before["customers"][customer], "visible_to": "owner"}
+    rule = next(r for r in outcome.rules if r.rule_id == "account-closure-6m")
+    customers = next(t for t in rule.tables if t.table == "customers")
+    assert (customers.deleted, customers.deactivated) == (1, 2)
+
+    tomorrow = retention(nexalearn, "nexalearn", {"NEXALEARN_DB_URL": url}, today=TODAY + timedelta(days=1)).run()
+    assert 7 not in snapshot(url)["customers"] and 8 in snapshot(url)["customers"]
+    assert tomorrow.per_rule()["account-closure-6m"] >= 1
