@@ -16,12 +16,15 @@
    steady rate (open loop: each request goes out at its scheduled time over a pool of keep-alive connections,
    whatever the pace of the answers) for a bounded number of requests; p50 and p99. Beside it, under the same
    uvicorn: on SQLite a bare FastAPI route returning a dict; on PostgreSQL a bare FastAPI route doing the same
-   lookup with psycopg 3 through an asyncio pool of the same size as the server's check pool.
+   lookup with psycopg 3 through an asyncio pool of the same size as the server's check pool. Both servers run
+   side by side and take turns, in rounds (the server's, the baseline's, the baseline's, the server's, ...),
+   so that other work on a shared machine weighs on both alike.
 4. HTTP burst: 64 connections at once, each sending its next request as soon as the last is answered (closed
    loop); requests per second, p50, p99 and the count of errors (any answer but 200, or no answer), for the
-   server and the same baseline route.
+   server and the same baseline route, in turns likewise.
 
-Nothing here is part of the test suite; the figures depend on the machine, the ratios much less.
+Nothing here is part of the test suite. The load average is printed at the end: the figures depend on the
+machine and on what else runs on it, the ratios much less.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -330,19 +333,65 @@ async def _closed_loop(base: str, paths: list[str], headers: dict[str, str]) -> 
     return latencies, errors, len(paths) / (time.perf_counter() - started)
 
 
-def steady(base: str, paths: list[str], headers: dict[str, str], rate: float) -> tuple[float, float, float]:
-    """(p50 ms, p99 ms, requests per second achieved) after a short warm-up."""
-    asyncio.run(_open_loop(base, paths[:200], headers, rate))
-    latencies, achieved = asyncio.run(_open_loop(base, paths, headers, rate))
-    cuts = statistics.quantiles(latencies, n=100)
-    return cuts[49], cuts[98], achieved
+# Both servers run side by side and take turns: the steady requests go in rounds, the server's and the
+# baseline's alternately (ABBA), and so does the burst, so that work elsewhere on a shared machine weighs on
+# both alike instead of on whichever ran when it did.
+STEADY_ROUNDS = 10
+BURST_ROUNDS = 2
 
 
-def burst(base: str, paths: list[str], headers: dict[str, str]) -> tuple[float, float, float, int]:
-    """(p50 ms, p99 ms, requests per second, errors) of a closed-loop burst over 64 connections."""
-    latencies, errors, achieved = asyncio.run(_closed_loop(base, paths, headers))
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
-    return cuts[49], cuts[98], achieved, errors
+class Endpoint(NamedTuple):
+    base: str
+    paths: list[str]
+    burst_paths: list[str]
+    headers: dict[str, str]
+
+
+def _turns(rounds: int) -> Iterator[tuple[int, int]]:
+    """(round, 0 or 1) in ABBA order: 0 1, 1 0, 0 1, ..."""
+    for r in range(rounds):
+        yield from ((r, 0), (r, 1)) if r % 2 == 0 else ((r, 1), (r, 0))
+
+
+def _cut(paths: list[str], rounds: int, r: int) -> list[str]:
+    size = -(-len(paths) // rounds)
+    return paths[r * size : (r + 1) * size]
+
+
+def steady(servers: tuple[Endpoint, Endpoint], rate: float) -> list[tuple[float, float, float]]:
+    """Per server: (p50 ms, p99 ms, requests per second achieved) after a short warm-up of each."""
+    for server in servers:
+        asyncio.run(_open_loop(server.base, server.paths[:200], server.headers, rate))
+    latencies: list[list[float]] = [[], []]
+    seconds = [0.0, 0.0]
+    for r, k in _turns(STEADY_ROUNDS):
+        part = _cut(servers[k].paths, STEADY_ROUNDS, r)
+        measured, achieved = asyncio.run(_open_loop(servers[k].base, part, servers[k].headers, rate))
+        latencies[k] += measured
+        seconds[k] += len(part) / achieved
+    result = []
+    for k in (0, 1):
+        cuts = statistics.quantiles(latencies[k], n=100)
+        result.append((cuts[49], cuts[98], len(latencies[k]) / seconds[k]))
+    return result
+
+
+def burst(servers: tuple[Endpoint, Endpoint]) -> list[tuple[float, float, float, int]]:
+    """Per server: (p50 ms, p99 ms, requests per second, errors) of closed-loop bursts over 64 connections."""
+    latencies: list[list[float]] = [[], []]
+    errors, seconds, sent = [0, 0], [0.0, 0.0], [0, 0]
+    for r, k in _turns(BURST_ROUNDS):
+        part = _cut(servers[k].burst_paths, BURST_ROUNDS, r)
+        measured, failed, achieved = asyncio.run(_closed_loop(servers[k].base, part, servers[k].headers))
+        latencies[k] += measured
+        errors[k] += failed
+        seconds[k] += len(part) / achieved
+        sent[k] += len(part)
+    result = []
+    for k in (0, 1):
+        cuts = statistics.quantiles(latencies[k], n=100) if len(latencies[k]) > 1 else [float("nan")] * 99
+        result.append((cuts[49], cuts[98], sent[k] / seconds[k], errors[k]))
+    return result
 
 
 BARE_APP = textwrap.dedent(
@@ -419,23 +468,33 @@ def http(
     bursting = [rng.choice(ids) for _ in range(BURST_CONNECTIONS * BURST_PER_CONNECTION)]
     query = f"controller={CONTROLLER}&subject_id={{}}&purpose=analytics"
 
-    port = free_port()
     serve = "from dataright.cli.main import app; app()"
-    command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
-    auth = {"Authorization": f"Bearer {token}"}
-    with server(command, env, folder, port) as base:
-        ours = steady(base, [f"/api/v1/consent/check?{query.format(s)}" for s in chosen], auth, rate)
-        ours_burst = burst(base, [f"/api/v1/consent/check?{query.format(s)}" for s in bursting], auth)
-
+    port = free_port()
+    ours_command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
     postgres = not url.startswith("sqlite")
     (folder / "bare_app.py").write_text(BARE_PG_APP if postgres else BARE_APP)
     if postgres:
         env["BENCH_PG_URL"] = libpq_url(url)
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port", str(port)]
-    with server(command, env, folder, port) as base:
-        baseline = steady(base, [f"/check?{query.format(s)}" if postgres else "/check" for s in chosen], {}, rate)
-        baseline_burst = burst(base, [f"/check?{query.format(s)}" if postgres else "/check" for s in bursting], {})
+    bare_port = free_port()
+    bare_command = [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port", str(bare_port)]
+    auth = {"Authorization": f"Bearer {token}"}
+    with server(ours_command, env, folder, port) as base, server(bare_command, env, folder, bare_port) as bare:
+        servers = (
+            Endpoint(
+                base,
+                [f"/api/v1/consent/check?{query.format(s)}" for s in chosen],
+                [f"/api/v1/consent/check?{query.format(s)}" for s in bursting],
+                auth,
+            ),
+            Endpoint(
+                bare,
+                [f"/check?{query.format(s)}" if postgres else "/check" for s in chosen],
+                [f"/check?{query.format(s)}" if postgres else "/check" for s in bursting],
+                {},
+            ),
+        )
+        ours, baseline = steady(servers, rate)
+        ours_burst, baseline_burst = burst(servers)
     return ours, baseline, ours_burst, baseline_burst
 
 
@@ -485,6 +544,7 @@ def main() -> None:
             f"requests: {q_rate:.0f} req/s, p50 {q50:.2f} ms, p99 {q99:.2f} ms, errors {q_errors}   "
             f"{route}: {c_rate:.0f} req/s, p50 {c50:.2f} ms, p99 {c99:.2f} ms, errors {c_errors}"
         )
+        print("load average (1, 5, 15 min): {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

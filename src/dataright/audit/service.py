@@ -39,10 +39,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Table, bindparam, cast, func, insert, select, text, update
+from sqlalchemy import BigInteger, Engine, Table, bindparam, cast, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import GENESIS_HASH, AuditEntry
+from dataright.storage.engine import WRITE_OPTION
 from dataright.storage.statements import attach
 from dataright.storage.types import utcnow
 
@@ -130,13 +131,19 @@ def _digest_value(value: Any) -> Any:
     return value
 
 
-def content_digest(record: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of a row's content: column name to value, datetimes in UTC, UUIDs as strings."""
-    return hashlib.sha256(_canonical(_digest_value(record))).hexdigest()
+def content_digest(record: Mapping[str, Any], *, documents: frozenset[str] = frozenset()) -> str:
+    """SHA-256 (hex) of a row's content: column name to value, datetimes in UTC, UUIDs as strings.
+
+    ``documents`` names columns holding JSON documents (string keys, JSON values only, as a JSON column
+    reads back): they are hashed as they are, without a walk through every nested value first.
+    """
+    plain = {str(k): v if k in documents else _digest_value(v) for k, v in record.items()}
+    return hashlib.sha256(_canonical(plain)).hexdigest()
 
 
 _AUDIT_TABLE = typing.cast(Table, AuditEntry.__table__)
-_APPEND = insert(_AUDIT_TABLE).returning(_AUDIT_TABLE.c.id)
+_INSERT = insert(_AUDIT_TABLE)
+_APPEND = _INSERT.returning(_AUDIT_TABLE.c.id)
 
 
 def append_entry(
@@ -155,6 +162,23 @@ def append_entry(
             _APPEND, _entry_values(actor, action, entity_type, entity_id, controller_id, details)
         ).scalar_one()
     )
+
+
+def append_alone(
+    bind: Engine,
+    *,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | uuid.UUID | int,
+    controller_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an entry in a short transaction of its own, for what was done outside dataright's database (a
+    datastore read, a sweep's batch): one INSERT and its commit, no session to set up around them."""
+    values = _entry_values(actor, action, entity_type, entity_id, controller_id, details)
+    with bind.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        conn.execute(_INSERT, values)
 
 
 def _entry_values(

@@ -7,10 +7,15 @@ key by generating one for this run only; identities stored under it cannot be fo
 the demo then keeps its data in a fresh temporary database unless ``DATARIGHT_DATABASE_URL`` says otherwise.
 
 ``--workers N`` runs N server processes on the same port. Each is a fresh Python process that builds its
-app with ``create_app()`` from the settings this command resolved, handed over as ``DATARIGHT_*``
+app with ``create_app()`` (``worker_app``) from the settings this command resolved, handed over as ``DATARIGHT_*``
 environment variables (so a demo's ephemeral secret and database are shared). Per process are: the API key
 cache (a key revoked through another worker or the CLI stops working within ``KEY_CACHE_SECONDS``) and the
 cookie banner's rate limit (N workers allow N times the calls a minute).
+
+Once the app is built, what start-up made (declarations, routes, models, SQLAlchemy's tables and compiled
+statements: long-lived, and most of the heap) is moved out of the garbage collector's sight (``gc.freeze``): a
+full collection then scans only what requests made. Under the consent check bench one took about 7 ms instead
+of over 100 ms, a pause every request in flight waits out (the tail of the latencies).
 
 The access log is on by default and never shows query strings or unsubscribe tokens (``web.logging``);
 ``--no-access-log`` turns it off. uvicorn runs on uvloop with the httptools parser (both dependencies; it
@@ -19,6 +24,7 @@ picks them itself), which took about a tenth off the check's median latency.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import signal
@@ -29,6 +35,7 @@ from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 import dataright
@@ -46,7 +53,22 @@ from dataright.web.app import create_app
 from dataright.web.logging import uvicorn_log_config
 
 DEMO_EXAMPLES = ("nexalearn", "nestit-group", "nestpros")
-APP_FACTORY = "dataright.web.app:create_app"
+APP_FACTORY = "dataright.cli.serve:worker_app"
+
+
+def freeze_startup_heap() -> None:
+    """Collect start-up's garbage, then keep every object alive now out of later collections (see above)."""
+    gc.collect()
+    gc.freeze()
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (``--workers N``), from the ``DATARIGHT_*`` environment."""
+    app = create_app()
+    freeze_startup_heap()
+    return app
+
+
 # One process: on a 2-core machine a second one did not lower the consent check's latency at 500 requests/s
 # (bench/consent.py; the server, its database and the clients share the cores), and a single process keeps
 # key revocation immediate and the banner's rate limit exact.
@@ -213,6 +235,7 @@ def _serve(
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if app is not None:
+            freeze_startup_heap()
             uvicorn.run(app, **options)
         else:
             # Worker processes import the app factory and read the settings resolved here from the environment.

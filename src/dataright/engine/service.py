@@ -292,16 +292,15 @@ class Engine:
                 t.join(timeout=5)
 
     def _audit_outcome(self, request: Request, outcome: str, details: dict[str, Any]) -> None:
-        with session_scope(self.session_factory) as session:
-            audit.append(
-                session,
-                actor=self.actor,
-                action=f"dsr.{request.kind}.{outcome}",
-                entity_type="subject_key",
-                entity_id=self.subject_key(request)[:16],
-                controller_id=request.controller_id,
-                details={"dry_run": request.dry_run, **details},
-            )
+        audit.append_alone(
+            self.session_factory.kw["bind"],
+            actor=self.actor,
+            action=f"dsr.{request.kind}.{outcome}",
+            entity_type="subject_key",
+            entity_id=self.subject_key(request)[:16],
+            controller_id=request.controller_id,
+            details={"dry_run": request.dry_run, **details},
+        )
 
     # -- changes ----------------------------------------------------------------------------
     def erase(self, request: Request, *, progress: ProgressFn | None = None) -> Outcome:
@@ -459,7 +458,7 @@ class Engine:
             run = EngineRun(kind=request.kind, controller_id=request.controller_id, subject_key=key)
             session.add(run)
             session.flush()
-            audit.append(
+            audit.append_entry(
                 session,
                 actor=self.actor,
                 action=f"dsr.{request.kind}.started",
@@ -482,7 +481,7 @@ class Engine:
                     details=result.as_details(),
                 )
             )
-            audit.append(
+            audit.append_entry(
                 session,
                 actor=self.actor,
                 action=f"dsr.{request.kind}.step",
@@ -499,7 +498,7 @@ class Engine:
                 if found is not None:
                     found.status = "failed"
                     found.error = reason
-            audit.append(
+            audit.append_entry(
                 session,
                 actor=self.actor,
                 action=f"dsr.{request.kind}.waiting",
@@ -516,7 +515,7 @@ class Engine:
                 if found is not None:
                     found.status = "done"
                     found.finished_at = utcnow()
-            audit.append(
+            audit.append_entry(
                 session,
                 actor=self.actor,
                 action=f"dsr.{request.kind}.completed",

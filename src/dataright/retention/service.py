@@ -305,7 +305,7 @@ class Retention:
 
     def _audit(self, action: str, entity_type: str, entity_id: Any, details: dict[str, Any]) -> None:
         with session_scope(self.session_factory) as session:
-            audit.append(
+            audit.append_entry(
                 session,
                 actor=self.actor,
                 action=action,
