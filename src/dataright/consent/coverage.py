@@ -20,9 +20,12 @@ _COLUMNS = tuple(ConsentEvent.__table__.columns)
 _NAMES = tuple(column.key for column in _COLUMNS)
 
 
+_DOCUMENTS = frozenset({"receipt"})  # a JSON document (``Receipt.as_json``, or as read back from the column)
+
+
 def event_digest(values: Mapping[Any, Any]) -> str:
     """SHA-256 over every column of one event (``values`` maps column names to values)."""
-    return content_digest({name: values[name] for name in _NAMES})
+    return content_digest({name: values[name] for name in _NAMES}, documents=_DOCUMENTS)
 
 
 def digest_of(event: ConsentEvent) -> str:

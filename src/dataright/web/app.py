@@ -212,8 +212,15 @@ def create_app(
         registry = DeclarationRegistry.from_paths(declarations if declarations is not None else settings.declarations)
     engine = make_engine(settings.database_url, busy_timeout=settings.db_write_timeout, **pool_options(settings))
     checker = ConsentChecker(engine)
+    # On PostgreSQL the sealer has a connection of its own: sharing the sessions' pool, its turn each second
+    # found all pooled connections held by writes and opened (and closed) an overflow connection each time.
+    sealer_engine = (
+        make_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=settings.db_pool_timeout)
+        if engine.dialect.name == "postgresql"
+        else engine
+    )
     sealer = AuditSealer(
-        engine,
+        sealer_engine,
         head_key=settings.keys().audit_head,
         interval=settings.audit_seal_interval,
         head_file=settings.audit_head_file,
@@ -253,6 +260,7 @@ def create_app(
                 await async_checker.close()
             checker.close()
             engine.dispose()
+            sealer_engine.dispose()
 
     app = FastAPI(
         title="dataright",
