@@ -123,6 +123,9 @@ def test_whatever_the_lane_answers_or_declines_the_answer_is_the_declared_routes
         f"{c}&purpose=analytics",
         f"{c}&{c}&subject_id={subject}&purpose=analytics",
         f"{c}&controller={NESTPROS}&subject_id={subject}&purpose=analytics",
+        f"controller={NESTPROS}&{c}&subject_id={subject}&purpose=analytics",
+        f"{c}&subject_id={uuid.uuid4()}&subject_id={subject}&purpose=analytics",
+        f"{c}&subject_id={subject}&purpose=teaching&purpose=analytics",
         f"controller={NESTPROS}&subject_id={subject}&purpose=analytics",
         f"controller=no-such-controller&subject_id={subject}&purpose=analytics",
         f"subject_id={subject}&purpose=analytics",
@@ -152,3 +155,15 @@ def test_a_key_revoked_in_the_server_process_is_refused_at_once_on_either_path(
     with session_scope(app.state.session_factory) as session:
         revoke_key(session, token.split("_")[1])
     assert _answer(client, query, headers)[0] == 401
+
+
+def test_naming_a_second_controller_is_refused_even_when_the_key_is_cached_for_the_last_one_named(
+    app: FastAPI, client: TestClient, make_key: MakeKey
+) -> None:
+    token = make_key(scopes=["consent:read"], controllers=[NEXALEARN])
+    headers = {"Authorization": f"Bearer {token}"}
+    subject = uuid.uuid4()
+    assert _answer(client, f"controller={NEXALEARN}&subject_id={subject}&purpose=analytics", headers)[0] == 200
+    query = f"controller={NESTPROS}&controller={NEXALEARN}&subject_id={subject}&purpose=analytics"
+    assert _lane(app, client, query, headers) is None
+    assert _answer(client, query, headers)[0] == 403
