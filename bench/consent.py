@@ -337,8 +337,9 @@ async def _closed_loop(base: str, paths: list[str], headers: dict[str, str]) -> 
 
 # Both servers run side by side and take turns: the steady requests go in rounds, the server's and the
 # baseline's alternately (ABBA), and so does the burst, so that work elsewhere on a shared machine weighs on
-# both alike instead of on whichever ran when it did.
-STEADY_ROUNDS = 10
+# both alike instead of on whichever ran when it did. Short rounds (a fifth of a second at 500 requests/s)
+# split even a brief spike of other work between the two.
+STEADY_ROUNDS = 50
 BURST_ROUNDS = 2
 
 
