@@ -227,18 +227,25 @@ def bare(url: str, clients: int, writes: int) -> Outcome:
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
         return psycopg.connect(conninfo), "format", lambda c: int(c.fetchone()[0])  # type: ignore[attr-defined]
 
+    # Connections are opened before the clock starts and closed after it stops, as the server's pool is open
+    # before its turn: what is timed is the writes alone.
+    ready, finished = threading.Barrier(clients + 1), threading.Barrier(clients + 1)
+
     def work() -> None:
         try:
             connection, style, last_id = connect()
         except Exception:  # the server's max_connections reached: this thread does no work, the others do
             with lock:
                 refused[0] += 1
+            ready.wait()
+            finished.wait()
             return
+        ready.wait()
         try:
             while True:
                 with lock:
                     if next(counter, None) is None:
-                        return
+                        break
                 try:
                     cursor = connection.cursor()  # type: ignore[attr-defined]
                     if style == "qmark":
@@ -250,15 +257,18 @@ def bare(url: str, clients: int, writes: int) -> Outcome:
                     with suppress(Exception):
                         connection.rollback()  # type: ignore[attr-defined]
         finally:
+            finished.wait()
             connection.close()  # type: ignore[attr-defined]
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    finished.wait()
+    seconds = time.perf_counter() - started
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - started
     if refused[0]:
         print(f"  (bare INSERT: {refused[0]} of {clients} connections refused by the server; ran on the rest)")
     return Outcome(seconds, {201: writes - errors[0]}, errors[0], 0)
