@@ -14,11 +14,12 @@
    SELECT of the same row on the same database (stdlib sqlite3, or psycopg 3 prepared on one connection).
 3. HTTP: ``dataright serve`` under uvicorn in a subprocess on 127.0.0.1, ``GET /api/v1/consent/check`` at a
    steady rate (open loop: each request goes out at its scheduled time over a pool of keep-alive connections,
-   whatever the pace of the answers) for a bounded number of requests; p50 and p99. Beside it, under the same
-   uvicorn: on SQLite a bare FastAPI route returning a dict; on PostgreSQL a bare FastAPI route doing the same
-   lookup with psycopg 3 through an asyncio pool of the same size as the server's check pool. Both servers run
-   side by side and take turns, in rounds (the server's, the baseline's, the baseline's, the server's, ...),
-   so that other work on a shared machine weighs on both alike.
+   whatever the pace of the answers) for a bounded number of requests; p50, p99 and the CPU time the server
+   used per request (from ``/proc``: it depends much less than latency on what else the machine runs). Beside
+   it, under the same uvicorn: on SQLite a bare FastAPI route returning a dict; on PostgreSQL a bare FastAPI
+   route doing the same lookup with psycopg 3 through an asyncio pool of the same size as the server's check
+   pool. Both servers run side by side and take turns, in rounds (the server's, the baseline's, the
+   baseline's, the server's, ...), so that other work on a shared machine weighs on both alike.
 4. HTTP burst: 64 connections at once, each sending its next request as soon as the last is answered (closed
    loop); requests per second, p50, p99 and the count of errors (any answer but 200, or no answer), for the
    server and the same baseline route, in turns likewise.
@@ -218,7 +219,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[str]:
+def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[tuple[str, int]]:
+    """A server started with ``command``, answering on ``port``: yields its base URL and process id."""
     base = f"http://127.0.0.1:{port}"
     # the server's log goes to a file: a pipe nobody reads fills up and stalls the server when it logs
     log_path = cwd / f"server-{port}.log"
@@ -237,7 +239,7 @@ def server(command: list[str], env: dict[str, str], cwd: Path, port: int) -> Ite
             if time.monotonic() > deadline:
                 raise SystemExit("server did not start within 60 s")
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -342,6 +344,7 @@ BURST_ROUNDS = 2
 
 class Endpoint(NamedTuple):
     base: str
+    pid: int
     paths: list[str]
     burst_paths: list[str]
     headers: dict[str, str]
@@ -358,21 +361,35 @@ def _cut(paths: list[str], rounds: int, r: int) -> list[str]:
     return paths[r * size : (r + 1) * size]
 
 
-def steady(servers: tuple[Endpoint, Endpoint], rate: float) -> list[tuple[float, float, float]]:
-    """Per server: (p50 ms, p99 ms, requests per second achieved) after a short warm-up of each."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far; NaN where ``/proc`` does not say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def steady(servers: tuple[Endpoint, Endpoint], rate: float) -> list[tuple[float, float, float, float]]:
+    """Per server: (p50 ms, p99 ms, requests per second achieved, server CPU µs per request) after a short
+    warm-up of each. The CPU a server used per request depends much less than latency on what else the
+    machine runs."""
     for server in servers:
         asyncio.run(_open_loop(server.base, server.paths[:200], server.headers, rate))
     latencies: list[list[float]] = [[], []]
-    seconds = [0.0, 0.0]
+    seconds, cpu = [0.0, 0.0], [0.0, 0.0]
     for r, k in _turns(STEADY_ROUNDS):
         part = _cut(servers[k].paths, STEADY_ROUNDS, r)
+        used = cpu_seconds(servers[k].pid)
         measured, achieved = asyncio.run(_open_loop(servers[k].base, part, servers[k].headers, rate))
+        cpu[k] += cpu_seconds(servers[k].pid) - used
         latencies[k] += measured
         seconds[k] += len(part) / achieved
     result = []
     for k in (0, 1):
         cuts = statistics.quantiles(latencies[k], n=100)
-        result.append((cuts[49], cuts[98], len(latencies[k]) / seconds[k]))
+        count = len(latencies[k])
+        result.append((cuts[49], cuts[98], count / seconds[k], cpu[k] / count * 1e6))
     return result
 
 
@@ -478,16 +495,19 @@ def http(
     bare_port = free_port()
     bare_command = [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port", str(bare_port)]
     auth = {"Authorization": f"Bearer {token}"}
-    with server(ours_command, env, folder, port) as base, server(bare_command, env, folder, bare_port) as bare:
+    with server(ours_command, env, folder, port) as ours_server, server(bare_command, env, folder, bare_port) as bare:
+        (base, pid), (bare_base, bare_pid) = ours_server, bare
         servers = (
             Endpoint(
                 base,
+                pid,
                 [f"/api/v1/consent/check?{query.format(s)}" for s in chosen],
                 [f"/api/v1/consent/check?{query.format(s)}" for s in bursting],
                 auth,
             ),
             Endpoint(
-                bare,
+                bare_base,
+                bare_pid,
                 [f"/check?{query.format(s)}" if postgres else "/check" for s in chosen],
                 [f"/check?{query.format(s)}" if postgres else "/check" for s in bursting],
                 {},
@@ -529,7 +549,7 @@ def main() -> None:
         ours, baseline = in_process(url, ids, args.seconds)
         bare = "bare psycopg PK lookup" if args.database else "bare sqlite3 PK lookup"
         print(f"in-process checks:   {ours:>10,.0f} /s   {bare}: {baseline:>10,.0f} /s   ratio {ours / baseline:.2f}")
-        (p50, p99, achieved), (b50, b99, b_achieved), burst_ours, burst_bare = http(
+        (p50, p99, achieved, cpu), (b50, b99, b_achieved, b_cpu), burst_ours, burst_bare = http(
             folder, url, ids, args.requests, args.rate
         )
         route = "bare FastAPI+psycopg pool route" if args.database else "bare FastAPI route"
@@ -538,6 +558,7 @@ def main() -> None:
             f"{route} at {b_achieved:.0f} req/s: p50 {b50:.2f} ms, p99 {b99:.2f} ms   "
             f"ratio p50 {p50 / b50:.2f}, p99 {p99 / b99:.2f}"
         )
+        print(f"server CPU per request at that rate: {cpu:.0f} µs   {route}: {b_cpu:.0f} µs   ratio {cpu / b_cpu:.2f}")
         (q50, q99, q_rate, q_errors), (c50, c99, c_rate, c_errors) = burst_ours, burst_bare
         print(
             f"HTTP check, {BURST_CONNECTIONS} concurrent connections, {BURST_CONNECTIONS * BURST_PER_CONNECTION:,} "

@@ -2,7 +2,7 @@
 
 ``deadline`` needs no database: it recomputes the dates of any case from the declaration and the
 jurisdiction pack, so staff and auditors can check them.
-``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``extend``, ``deny``, ``withdraw``,
+``list``, ``due`` and ``show`` read; ``assign``, ``verify``, ``start``, ``correct``, ``extend``, ``deny``, ``withdraw``,
 ``task-done`` and ``complete`` change a request exactly as the API does (audited as ``cli``); ``remind``
 enqueues the daily reminder mail to each assigned staff member and ``expire`` closes requests never verified.
 ``disclosures`` lists the disclosure log (what was disclosed to whom and when; people as keyed hashes).
@@ -153,6 +153,32 @@ def start_command(ref: RefArgument, declarations: DeclarationsOption = None) -> 
         start_work(session, request, actor=ACTOR)
 
     _act(ref, declarations, begin)
+
+
+@requests_app.command("correct")
+def correct_command(
+    ref: RefArgument,
+    changes: Annotated[
+        list[str], typer.Option("--set", help="table.field=value: a corrected value the person gave (repeatable).")
+    ],
+    declarations: DeclarationsOption = None,
+) -> None:
+    """Give (or replace) the corrected values of an open rectification; kept encrypted, audited by count only.
+    A rectification already in progress has the engine's job queued in the same transaction."""
+    from dataright.jobs.fulfilment import start_work
+
+    values: dict[str, str] = {}
+    for item in changes:
+        name, sep, value = item.partition("=")
+        if not sep or "." not in name:
+            fail(f"error: --set {name.strip()!r}: expected table.field=value")
+        values[name.strip()] = value
+
+    def correct(session: Session, request: RightsRequest, declaration: Declaration) -> None:
+        service.set_corrections(session, request=request, values=values, actor=ACTOR)
+        start_work(session, request, actor=ACTOR)
+
+    _act(ref, declarations, correct)
 
 
 @requests_app.command("extend")

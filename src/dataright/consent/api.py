@@ -235,9 +235,10 @@ async def _check_fast_lane(request: Request) -> Response | None:
     the answer serialised by ``DecisionOut``, as the declared route does. Anything else (no key or one not
     cached yet, a device, a parameter repeated, empty or unknown, a value ``CheckQuery`` refuses, a target
     not declared) returns None and is answered by the route as declared, errors included."""
-    params = request.query_params
-    if len(params) != len(set(params.keys())) or not _FAST_LANE_PARAMS.issuperset(params.keys()):
-        return None
+    items = request.query_params.multi_items()  # every name=value pair (a MultiDict's keys are unique)
+    params = dict(items)
+    if len(params) != len(items) or not _FAST_LANE_PARAMS.issuperset(params):
+        return None  # a name given twice: the declared route reads all of them (every controller is checked)
     controller, subject_id = params.get("controller"), params.get("subject_id")
     if not controller or not subject_id or not all(params.values()):
         return None

@@ -372,6 +372,17 @@ def show_request(ref: str, controller: str, key: RequestsQueryReader, session: R
     return _out(service.find(session, controller_id=controller, ref=ref))
 
 
+@router.get("/api/v1/requests/{ref}/corrections", response_model=CorrectionsIn)
+def show_corrections(ref: str, controller: str, key: RequestsQueryReader, session: ReadSession) -> CorrectionsIn:
+    """A rectification's corrected values, for staff to check before they start it (starting it has the engine
+    write them); 404 while none were given."""
+    found = service.find(session, controller_id=controller, ref=ref)
+    values = service.corrections_of(found)
+    if not values:
+        raise NotFound(f"request {found.reference} has no corrected values")
+    return CorrectionsIn(corrections=values)
+
+
 Action = Callable[[Session, RightsRequest, Declaration], object]
 
 

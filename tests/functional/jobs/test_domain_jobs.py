@@ -1,8 +1,9 @@
 """The domain job kinds on both runners: each test here runs against the in-process runner and against
 Dramatiq on the local Redis (``runner``), on SQLite and on PostgreSQL, like ``test_job_suite``.
 
-* ``requests.fulfil``: an erasure started in a committed transaction is carried out at once (the commit wakes
-  the runner; no schedule is running) and its task ticked off.
+* ``requests.fulfil``: an erasure, or a rectification with its corrected values, started in a committed
+  transaction is carried out at once (the commit wakes the runner; no schedule is running) and its task ticked
+  off.
 * ``retention.sweep``: a controller's sweep deletes what is due in its datastore and records its run.
 * ``cookies.scan``: a scan queued in a committed transaction crawls the site in Chromium and stores what it
   found once, under the job's id; a second delivery of the same job adds nothing.
@@ -49,6 +50,50 @@ def _state(factory: sessionmaker[Session], job_id: uuid.UUID) -> str:
         return job.state
 
 
+def _start(
+    factory: sessionmaker[Session], registry: DeclarationRegistry, kind: str, corrections: dict[str, str] | None
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """File, verify and start a request of Gunnhild's in one committed transaction, as the API's start does."""
+    declaration = registry.controller(NEXALEARN).declaration
+    with session_scope(factory) as session:
+        filed = intake.file_request(
+            session,
+            declaration=declaration,
+            filing=Filing(
+                controller_id=NEXALEARN,
+                type=kind,
+                identifier_kind="email",
+                identifier=PEOPLE.gunnhild_email,
+                channel=Channel.phone,
+                filed_by=FiledBy.staff,
+                actor="test",
+                corrections=corrections,
+            ),
+            base_url="http://testserver",
+            sms_sender=None,
+        )
+        requests.staff_verify(session, declaration=declaration, request=filed, reason="known caller", actor="test")
+        requests.start(session, declaration=declaration, request=filed, actor="test")
+        return filed.id, start_work(session, filed, actor="test")
+
+
+def _tasks_done(factory: sessionmaker[Session], request_id: uuid.UUID) -> None:
+    with session_scope(factory, write=False) as session:
+        found = session.get(RightsRequest, request_id)
+        assert found is not None
+        datastore_tasks = [t for t in found.tasks if t.kind == "datastore"]
+        assert datastore_tasks and all(t.status == "done" and t.done_by == "jobs" for t in datastore_tasks)
+
+
+def _scalar(url: str, sql: str) -> object:
+    datastore = create_engine(url)
+    try:
+        with datastore.connect() as connection:
+            return connection.execute(text(sql), {"e": PEOPLE.gunnhild_email}).scalar()
+    finally:
+        datastore.dispose()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fresh_elearning_url", ["postgresql"], indirect=True)
 def test_an_erasure_started_in_a_committed_transaction_is_carried_out_at_once(
@@ -61,45 +106,34 @@ def test_an_erasure_started_in_a_committed_transaction_is_carried_out_at_once(
 ) -> None:
     monkeypatch.setenv("NEXALEARN_DB_URL", fresh_elearning_url)
     env.declarations = DeclarationRegistry.from_paths([examples_dir / "nexalearn"])
-    declaration = env.declarations.controller(NEXALEARN).declaration
-    with session_scope(factory) as session:
-        filed = intake.file_request(
-            session,
-            declaration=declaration,
-            filing=Filing(
-                controller_id=NEXALEARN,
-                type="erasure",
-                identifier_kind="email",
-                identifier=PEOPLE.gunnhild_email,
-                channel=Channel.phone,
-                filed_by=FiledBy.staff,
-                actor="test",
-            ),
-            base_url="http://testserver",
-            sms_sender=None,
-        )
-        requests.staff_verify(session, declaration=declaration, request=filed, reason="known caller", actor="test")
-        requests.start(session, declaration=declaration, request=filed, actor="test")
-        job_id = start_work(session, filed, actor="test")
-        request_id = filed.id
+    request_id, job_id = _start(factory, env.declarations, "erasure", None)
     assert job_id is not None
 
     eventually(lambda: _state(factory, job_id) == "succeeded", what="the erasure job's success")
 
-    with session_scope(factory, write=False) as session:
-        found = session.get(RightsRequest, request_id)
-        assert found is not None
-        datastore_tasks = [t for t in found.tasks if t.kind == "datastore"]
-        assert datastore_tasks and all(t.status == "done" and t.done_by == "jobs" for t in datastore_tasks)
-    datastore = create_engine(fresh_elearning_url)
-    try:
-        with datastore.connect() as connection:
-            left = connection.execute(
-                text("SELECT count(*) FROM customers WHERE email = :e"), {"e": PEOPLE.gunnhild_email}
-            ).scalar()
-        assert left == 0
-    finally:
-        datastore.dispose()
+    _tasks_done(factory, request_id)
+    assert _scalar(fresh_elearning_url, "SELECT count(*) FROM customers WHERE email = :e") == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fresh_elearning_url", ["postgresql"], indirect=True)
+def test_a_rectification_started_with_its_corrected_values_is_applied_at_once(
+    runner: Harness,
+    env: JobEnvironment,
+    factory: sessionmaker[Session],
+    examples_dir: Path,
+    fresh_elearning_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NEXALEARN_DB_URL", fresh_elearning_url)
+    env.declarations = DeclarationRegistry.from_paths([examples_dir / "nexalearn"])
+    request_id, job_id = _start(factory, env.declarations, "rectification", {"customers.address": "Storgata 1, Oslo"})
+    assert job_id is not None
+
+    eventually(lambda: _state(factory, job_id) == "succeeded", what="the rectification job's success")
+
+    _tasks_done(factory, request_id)
+    assert _scalar(fresh_elearning_url, "SELECT address FROM customers WHERE email = :e") == "Storgata 1, Oslo"
 
 
 def _scans(factory: sessionmaker[Session], scan_id: uuid.UUID) -> tuple[list[CookieScan], int]:

@@ -89,6 +89,13 @@ def test_a_rectification_with_the_corrected_values_is_applied_by_its_job(
         assert stored is not None and stored.corrections_ciphertext is not None
         assert NEW_PHONE.encode() not in stored.corrections_ciphertext  # kept encrypted
 
+    shown = client.get(
+        f"/api/v1/requests/{filed['reference']}/corrections",
+        params={"controller": NEXALEARN},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert shown.json() == {"corrections": {"customers.name": NEW_NAME, "customers.phone": NEW_PHONE}}  # staff check
+
     started = _call(client, key, "POST", f"/api/v1/requests/{filed['reference']}/start", {})
     job = _job_of(env.factory, started["id"])
     assert job is not None and job.state == "queued" and job.args == {"request_id": started["id"]}
@@ -125,6 +132,12 @@ def test_a_rectification_without_values_waits_for_staff_and_refused_values_fail_
     started = _call(client, key, "POST", f"/api/v1/requests/{filed['reference']}/start", {})
     env = _env(app)
     assert _job_of(env.factory, started["id"]) is None  # nothing to apply yet
+    none_yet = client.get(
+        f"/api/v1/requests/{filed['reference']}/corrections",
+        params={"controller": NEXALEARN},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert none_yet.status_code == 404
 
     # staff give a value the declaration does not let the person correct
     corrected = f"/api/v1/requests/{filed['reference']}/corrections"

@@ -139,3 +139,31 @@ def test_start_queues_the_engine_job_of_an_erasure_in_the_same_transaction(
         jobs = session.scalars(select(Job).where(Job.kind == "requests.fulfil")).all()
         assert request.status == "in_progress"
         assert [(j.args, j.state, j.created_by) for j in jobs] == [({"request_id": str(request.id)}, "queued", "cli")]
+
+
+def test_correct_gives_a_rectification_its_values_encrypted_and_queues_the_engine_job(
+    database: Engine, registry: DeclarationRegistry
+) -> None:
+    from dataright.jobs.models import Job
+
+    reference = _file(database, registry, kind="rectification")
+    started = runner.invoke(app, ["requests", "start", reference])
+    assert started.exit_code == 0, started.output
+    factory = make_session_factory(database)
+    with session_scope(factory, write=False) as session:
+        assert session.scalars(select(Job).where(Job.kind == "requests.fulfil")).all() == []  # no values yet
+
+    corrected = runner.invoke(app, ["requests", "correct", reference, "--set", "customers.phone=+4791234567"])
+    assert corrected.exit_code == 0, corrected.output
+    with session_scope(factory, write=False) as session:
+        request = session.scalars(select(RightsRequest).where(RightsRequest.reference == reference)).one()
+        assert b"91234567" not in (request.corrections_ciphertext or b"")
+        assert service.corrections_of(request) == {"customers.phone": "+4791234567"}
+        jobs = session.scalars(select(Job).where(Job.kind == "requests.fulfil")).all()
+        assert [j.args for j in jobs] == [{"request_id": str(request.id)}]
+
+    malformed = runner.invoke(app, ["requests", "correct", reference, "--set", "phone"])
+    assert malformed.exit_code == 1 and "expected table.field=value" in malformed.output
+    access = _file(database, registry)
+    wrong = runner.invoke(app, ["requests", "correct", access, "--set", "customers.phone=+4791234567"])
+    assert wrong.exit_code == 1 and "not a rectification" in wrong.output
