@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any, Literal
 
 import phonenumbers
+from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -292,15 +293,20 @@ class Engine:
                 t.join(timeout=5)
 
     def _audit_outcome(self, request: Request, outcome: str, details: dict[str, Any]) -> None:
-        audit.append_alone(
-            self.session_factory.kw["bind"],
-            actor=self.actor,
-            action=f"dsr.{request.kind}.{outcome}",
-            entity_type="subject_key",
-            entity_id=self.subject_key(request)[:16],
-            controller_id=request.controller_id,
-            details={"dry_run": request.dry_run, **details},
-        )
+        entry: dict[str, Any] = {
+            "actor": self.actor,
+            "action": f"dsr.{request.kind}.{outcome}",
+            "entity_type": "subject_key",
+            "entity_id": self.subject_key(request)[:16],
+            "controller_id": request.controller_id,
+            "details": {"dry_run": request.dry_run, **details},
+        }
+        bind = self.session_factory.kw.get("bind")
+        if isinstance(bind, SAEngine):  # a transaction of its own: the cheapest way to a committed entry
+            audit.append_alone(bind, **entry)
+            return
+        with session_scope(self.session_factory) as session:  # sessions that join a caller's transaction
+            audit.append_entry(session, **entry)
 
     # -- changes ----------------------------------------------------------------------------
     def erase(self, request: Request, *, progress: ProgressFn | None = None) -> Outcome:
