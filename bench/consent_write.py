@@ -290,7 +290,7 @@ def run_backend(
     command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
     command += ["--no-access-log", "--workers", str(workers)]
     rates: dict[int, tuple[float, float]] = {}
-    with server(command, env, folder, port) as base:
+    with server(command, env, folder, port) as (base, _pid):
         over_http(base, token, url, 4, 40)  # warm up
         for clients in levels:
             ours, baseline = Outcome(0.0, {}, 0, 0), Outcome(0.0, {}, 0, 0)
