@@ -12,7 +12,9 @@ does nothing.
 ``run_in_transaction`` is how a write runs: begin, work, commit in the calling thread, with nothing awaited
 in between. A database that cannot take it now (SQLite's write lock still held after the busy timeout, no
 free connection in the pool) raises ``Unavailable`` (503, nothing written); a write that lost a race on a
-unique key, a deadlock or a serialization failure is run once more from the start.
+unique key, a deadlock or a serialization failure, or that found its pooled connection closed by the server
+(a restart; PostgreSQL engines do not ping before each transaction), is run once more from the start. A
+connection lost during COMMIT is ``CommitOutcomeUnknown``: never a 503, never run again.
 
 Every engine is made with ``hide_parameters=True``: a failed statement's error (and so a 500's traceback in
 the server log) shows the SQL but never the bound values, which may be personal data.
@@ -163,20 +165,21 @@ def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session],
         except sa_exc.TimeoutError:
             raise Unavailable("no free database connection; try again shortly", retry_after=1) from None
         except sa_exc.DBAPIError as error:
+            if isinstance(error, sa_exc.OperationalError) and _busy(error):
+                raise Unavailable("the database is busy with other writes; try again shortly", retry_after=1) from None
+            if committing and error.connection_invalidated:
+                # never answered 503 ("nothing written") nor run again: the COMMIT may have been applied
+                raise CommitOutcomeUnknown("the database connection was lost during COMMIT") from error
+            if not committing and isinstance(error, sa_exc.OperationalError) and error.statement is None:
+                # no connection could be opened (the server takes no more, or is down): nothing was sent
+                logger.warning("no database connection for a write: %s", type(error.orig).__name__)
+                raise Unavailable("the database takes no more connections right now; try again shortly") from None
             if error.connection_invalidated:
-                if committing:  # never answered 503 ("nothing written") nor run again: it may have committed
-                    raise CommitOutcomeUnknown("the database connection was lost during COMMIT") from error
                 if attempt == 1:
                     # a pooled connection the server closed (a restart): nothing was committed, run it again
                     logger.warning("a write found its database connection closed; running it once more")
                     continue
                 raise Unavailable("the database connection was lost; try again shortly", retry_after=1) from None
-            if isinstance(error, sa_exc.OperationalError) and _busy(error):
-                raise Unavailable("the database is busy with other writes; try again shortly", retry_after=1) from None
-            if isinstance(error, sa_exc.OperationalError) and error.statement is None:
-                # no connection could be opened (the server takes no more, or is down): nothing was sent
-                logger.warning("no database connection for a write: %s", type(error.orig).__name__)
-                raise Unavailable("the database takes no more connections right now; try again shortly") from None
             if attempt == 2 or not _retryable(error):
                 raise
             logger.info("write transaction lost a race (%s); running it once more", type(error).__name__)
