@@ -6,9 +6,10 @@ For each database (a temporary SQLite file; a throw-away PostgreSQL database on 
 afterwards), ``dataright serve`` runs under uvicorn in a subprocess on 127.0.0.1. At each level, that many
 clients (keep-alive connections of a raw HTTP/1.1 client on asyncio, light enough not to compete with the
 server for the machine's cores) send ``POST /api/v1/consent/events`` for a new subject each, ``--writes``
-writes in all (a bounded loop; every body is generated here at run time). Afterwards every write is looked
-up by its ``import_key``: an acknowledged (201) write must be there and a refused (503) one must not;
-anything else is counted as ambiguous. Beside it, the same number of threads insert the same rows a
+writes in all (a bounded loop; every body is generated here at run time), in two turns taken alternately
+with the bare INSERTs below (ABBA), so that other work on a shared machine weighs on both alike. Afterwards
+every write is looked up by its ``import_key``: an acknowledged (201) write must be there and a refused
+(503) one must not; anything else is counted as ambiguous. Beside it, the same number of threads insert the same rows a
 write stores with plain INSERTs through the same driver (sqlite3 / psycopg), one transaction each: the
 subject and its identifier, the event, its current state and two audit entries.
 
@@ -63,6 +64,28 @@ class Outcome:
     @property
     def acknowledged(self) -> int:
         return self.statuses.get(201, 0)
+
+    def __add__(self, other: Outcome) -> Outcome:
+        statuses = dict(self.statuses)
+        for status, count in other.statuses.items():
+            statuses[status] = statuses.get(status, 0) + count
+        return Outcome(
+            self.seconds + other.seconds,
+            statuses,
+            self.transport_errors + other.transport_errors,
+            self.ambiguous + other.ambiguous,
+        )
+
+
+# The server's writes and the bare INSERTs take turns at each level, in rounds (the server's, the bare
+# INSERTs', the bare INSERTs', the server's: ABBA), so that other work on a shared machine weighs on both alike
+# instead of on whichever ran when it did; each side's rate is its writes over its own time.
+ROUNDS = 2
+
+
+def _turns(rounds: int) -> list[tuple[int, int]]:
+    """(round, 0 for the server or 1 for the bare INSERTs) in ABBA order."""
+    return [turn for r in range(rounds) for turn in (((r, 0), (r, 1)) if r % 2 == 0 else ((r, 1), (r, 0)))]
 
 
 async def _post(
@@ -204,18 +227,25 @@ def bare(url: str, clients: int, writes: int) -> Outcome:
         conninfo = url.replace("postgresql+psycopg://", "postgresql://")
         return psycopg.connect(conninfo), "format", lambda c: int(c.fetchone()[0])  # type: ignore[attr-defined]
 
+    # Connections are opened before the clock starts and closed after it stops, as the server's pool is open
+    # before its turn: what is timed is the writes alone.
+    ready, finished = threading.Barrier(clients + 1), threading.Barrier(clients + 1)
+
     def work() -> None:
         try:
             connection, style, last_id = connect()
         except Exception:  # the server's max_connections reached: this thread does no work, the others do
             with lock:
                 refused[0] += 1
+            ready.wait()
+            finished.wait()
             return
+        ready.wait()
         try:
             while True:
                 with lock:
                     if next(counter, None) is None:
-                        return
+                        break
                 try:
                     cursor = connection.cursor()  # type: ignore[attr-defined]
                     if style == "qmark":
@@ -227,15 +257,18 @@ def bare(url: str, clients: int, writes: int) -> Outcome:
                     with suppress(Exception):
                         connection.rollback()  # type: ignore[attr-defined]
         finally:
+            finished.wait()
             connection.close()  # type: ignore[attr-defined]
 
     threads = [threading.Thread(target=work) for _ in range(clients)]
-    started = time.perf_counter()
     for thread in threads:
         thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    finished.wait()
+    seconds = time.perf_counter() - started
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - started
     if refused[0]:
         print(f"  (bare INSERT: {refused[0]} of {clients} connections refused by the server; ran on the rest)")
     return Outcome(seconds, {201: writes - errors[0]}, errors[0], 0)
@@ -257,11 +290,16 @@ def run_backend(
     command = [sys.executable, "-c", serve, "serve", "--port", str(port), "--declarations", str(EXAMPLE)]
     command += ["--no-access-log", "--workers", str(workers)]
     rates: dict[int, tuple[float, float]] = {}
-    with server(command, env, folder, port) as base:
+    with server(command, env, folder, port) as (base, _pid):
         over_http(base, token, url, 4, 40)  # warm up
         for clients in levels:
-            ours = over_http(base, token, url, clients, writes)
-            baseline = bare(url, clients, writes)
+            ours, baseline = Outcome(0.0, {}, 0, 0), Outcome(0.0, {}, 0, 0)
+            for r, side in _turns(ROUNDS):
+                part = writes // ROUNDS + (1 if r < writes % ROUNDS else 0)
+                if side == 0:
+                    ours = ours + over_http(base, token, url, clients, part)
+                else:
+                    baseline = baseline + bare(url, clients, part)
             ours_rate, bare_rate = ours.acknowledged / ours.seconds, baseline.acknowledged / baseline.seconds
             rates[clients] = (ours_rate, bare_rate)
             others = sum(n for s, n in ours.statuses.items() if s not in (201, 503, 500, -1))
@@ -284,6 +322,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (dataright serve --workers)")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
+    print(
+        f"server: dataright serve --workers {args.workers} (server processes); bare INSERT: one thread and connection"
+        f" per client in one process; {ROUNDS} turns each, ABBA; load average at start"
+        f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="dataright-bench-") as scratch:
         folder = Path(scratch)
         for backend in args.backends.split(","):
@@ -307,6 +351,7 @@ def main() -> None:
                 with admin.connect() as connection:
                     connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 admin.dispose()
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from dataright.access.service import create_key
 from dataright.audit.service import seal_pending, verify
@@ -182,3 +183,24 @@ def test_a_write_that_finds_no_free_connection_in_time_is_unavailable_and_writes
         assert written == ["ran"]
     finally:
         engine.dispose()
+
+
+def test_a_write_whose_pooled_connection_the_database_closed_runs_once_more_on_a_new_one(
+    storm_url: str, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("a SQLite connection is a file handle: nothing can close it from outside")
+    engine, admin = make_engine(storm_url, pool_size=1, max_overflow=0), make_engine(storm_url)
+    factory = make_session_factory(engine)
+
+    def work(session: Session) -> int:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    try:
+        first = run_in_transaction(factory, work)
+        with admin.connect() as other:  # the pooled connection is closed by the server, as a restart would
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        assert run_in_transaction(factory, work) != first
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -26,7 +26,7 @@ from dataright.cli.options import ControllerOption, DeclarationsOption, declarat
 from dataright.config import environment
 from dataright.connectors.base import DatasetMismatch, DatastoreUnavailable
 from dataright.engine.graph import GraphInvalid
-from dataright.engine.service import Engine, Kind, Outcome, Request, normalise_identities
+from dataright.engine.service import CorrectionRefused, Engine, Kind, Outcome, Request, normalise_identities
 from dataright.errors import DataRightError
 from dataright.storage.engine import make_session_factory
 
@@ -86,6 +86,8 @@ def _failures() -> Iterator[None]:
         for problem in exc.problems:
             err_console.print(f"error: {problem}", markup=False)
         fail(f"{len(exc.problems)} problem(s); nothing was run")
+    except CorrectionRefused as exc:  # the engine names the correction; here it was given with --set
+        fail(f"error: --set {exc.field}: {exc.problem}" if exc.field is not None else f"error: --set: {exc.problem}")
     except DataRightError as exc:
         fail(f"error: {exc}")
 

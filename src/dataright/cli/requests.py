@@ -103,9 +103,13 @@ def due_command(
 
 @requests_app.command("show")
 def show_command(ref: RefArgument) -> None:
-    """One request with its deadlines and tasks, as JSON."""
-    found = _run(lambda s: RequestOut.of(_find(s, ref)))
-    console.print(found.model_dump_json(indent=2), markup=False)
+    """One request with its deadlines and tasks, and what the person wrote about it (``details``), as JSON."""
+
+    def read(session: Session) -> dict[str, object]:
+        found = _find(session, ref)
+        return {**RequestOut.of(found).model_dump(mode="json"), "details": service.details_of(found)}
+
+    console.print(json.dumps(_run(read), indent=2, ensure_ascii=False), markup=False)
 
 
 def _act(ref: str, paths: list[Path] | None, action: Callable[[Session, RightsRequest, Declaration], object]) -> None:

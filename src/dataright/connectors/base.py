@@ -185,7 +185,8 @@ class Connector(Protocol):
         ...
 
     def validate_value(self, table: Table, column: str, value: str) -> Any:
-        """``value`` as the column's type, or ``ValueError`` saying why it does not fit."""
+        """``value`` as the column's type, or ``ValueError`` saying why it does not fit, without quoting the value
+        (personal data: the message reaches a task's note, the job's error and the log)."""
         ...
 
     def restrict(

@@ -26,6 +26,7 @@ from functools import partial
 from typing import Any, Literal
 
 import phonenumbers
+from sqlalchemy import Engine as SAEngine
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +90,22 @@ class Outcome:
             "ms": self.ms,
             "steps": [s.as_details() for s in self.steps],
         }
+
+
+class CorrectionRefused(ValidationFailed):
+    """A rectification's corrected value (or its field) the declaration does not allow.
+
+    It names the field and the problem, never the value (personal data). Its text speaks of the correction
+    (``correction customers.phone: not a phone number ...``) because it reaches staff in a task's note when the
+    ``requests.fulfil`` job fails; the command line says it in terms of its own flag (``--set customers.phone:
+    ...``) from ``field`` and ``problem``.
+    """
+
+    def __init__(self, field: str | None, problem: str) -> None:
+        self.field = field
+        """``table.field`` (or ``dataset.table.field``) as given; None when no correction was given at all."""
+        self.problem = problem
+        super().__init__(f"correction {field}: {problem}" if field is not None else f"corrections: {problem}")
 
 
 def normalise_identities(raw: Mapping[str, str]) -> dict[str, str]:
@@ -292,15 +309,20 @@ class Engine:
                 t.join(timeout=5)
 
     def _audit_outcome(self, request: Request, outcome: str, details: dict[str, Any]) -> None:
-        audit.append_alone(
-            self.session_factory.kw["bind"],
-            actor=self.actor,
-            action=f"dsr.{request.kind}.{outcome}",
-            entity_type="subject_key",
-            entity_id=self.subject_key(request)[:16],
-            controller_id=request.controller_id,
-            details={"dry_run": request.dry_run, **details},
-        )
+        entry: dict[str, Any] = {
+            "actor": self.actor,
+            "action": f"dsr.{request.kind}.{outcome}",
+            "entity_type": "subject_key",
+            "entity_id": self.subject_key(request)[:16],
+            "controller_id": request.controller_id,
+            "details": {"dry_run": request.dry_run, **details},
+        }
+        bind = self.session_factory.kw.get("bind")
+        if isinstance(bind, SAEngine):  # a transaction of its own: the cheapest way to a committed entry
+            audit.append_alone(bind, **entry)
+            return
+        with session_scope(self.session_factory) as session:  # sessions that join a caller's transaction
+            audit.append_entry(session, **entry)
 
     # -- changes ----------------------------------------------------------------------------
     def erase(self, request: Request, *, progress: ProgressFn | None = None) -> Outcome:
@@ -337,26 +359,28 @@ class Engine:
                 if (len(parts) == 2 and r.table == parts[0])
                 or (len(parts) == 3 and (r.dataset, r.table) == tuple(parts[:2]))
             ]
-            if len(matches) != 1:
-                raise ValidationFailed(
-                    f"--set {name}: name a table.field of the controller's datasets (found {len(matches)})"
+            if not matches:
+                raise CorrectionRefused(name, "no table of the controller's datasets has this name")
+            if len(matches) > 1:
+                raise CorrectionRefused(
+                    name, f"{len(matches)} tables of the controller's datasets have this name; give dataset.table.field"
                 )
             declared = graph.nodes[matches[0]].table.field_by_name.get(parts[-1])
             if declared is None or not declared.rectifiable or declared.references:
-                raise ValidationFailed(f"--set {name}: not a field the person may correct")
+                raise CorrectionRefused(name, "not a field the person may correct")
             for category in declared.data_categories:
                 if category.startswith("user.contact.email") and not EMAIL.match(value):
-                    raise ValidationFailed(f"--set {name}: not an e-mail address")
+                    raise CorrectionRefused(name, "not an e-mail address")
                 if category.startswith("user.contact.phone_number"):
                     try:
                         ok = phonenumbers.is_possible_number(phonenumbers.parse(value, None))
                     except phonenumbers.NumberParseException:
                         ok = False
                     if not ok:
-                        raise ValidationFailed(f"--set {name}: not a phone number in international form (+47...)")
+                        raise CorrectionRefused(name, "not a phone number in international form (+47...)")
             wanted.setdefault(matches[0], {})[parts[-1]] = value
         if not wanted:
-            raise ValidationFailed("--set: give at least one table.field=value to correct")
+            raise CorrectionRefused(None, "give at least one table.field and its corrected value")
 
         def step(
             connector: Connector, nodes: list[TableNode], node: TableNode, cross: CrossValues
@@ -369,7 +393,7 @@ class Engine:
                 try:
                     typed[column] = connector.validate_value(node.table, column, raw)
                 except ValueError as exc:
-                    raise ValidationFailed(f"--set {node.table.name}.{column}: {exc}") from None
+                    raise CorrectionRefused(f"{node.table.name}.{column}", str(exc)) from None
             return connector.rectify(nodes, node, request.identities, cross, typed, dry_run=request.dry_run)
 
         return self._run(request, step, reverse=False, progress=progress)

@@ -14,15 +14,17 @@ its retry runs afresh.
 from __future__ import annotations
 
 import hashlib
+import typing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from dataright.errors import Conflict, ValidationFailed
 from dataright.idempotency.models import IdempotencyKey
+from dataright.storage.statements import dialect_of, upsert_insert
 from dataright.storage.types import utcnow
 
 KEY_LIFETIME = timedelta(hours=24)
@@ -96,43 +98,67 @@ def look_up(session: Session, *, scope: str, key: str, fingerprint: str, now: da
     return _answer_of(row, fingerprint)
 
 
+_KEYS = typing.cast(Table, IdempotencyKey.__table__)
+_CLAIMS: dict[str, Any] = {}  # per dialect: INSERT ... ON CONFLICT DO NOTHING RETURNING key
+_COMPLETE = (
+    update(_KEYS)
+    .where(_KEYS.c.scope == bindparam("s"), _KEYS.c.key == bindparam("k"))
+    .values(status=bindparam("status"), media_type=bindparam("media_type"), body=bindparam("body"))
+)
+
+
+def _claim_statement(session: Session) -> Any:
+    dialect = dialect_of(session)
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        statement = upsert_insert(_KEYS, dialect).on_conflict_do_nothing(index_elements=["scope", "key"])
+        statement = _CLAIMS[dialect] = statement.returning(_KEYS.c.key)
+    return statement
+
+
 def claim(session: Session, *, scope: str, key: str, fingerprint: str, now: datetime | None = None) -> Answer | None:
     """``None`` when this is the first request with the key (its row is now part of the caller's transaction);
     the first answer when it is a retry of the same request. Raises ``IdempotencyKeyReused`` for another
-    request under the same key and ``IdempotencyKeyInFlight`` while the first has not committed."""
+    request under the same key and ``IdempotencyKeyInFlight`` while the first has not committed.
+
+    The first request's claim is one ``INSERT ... ON CONFLICT DO NOTHING``; a key already held (PostgreSQL
+    waits for the transaction that holds it to end first) is read and answered as its first request was.
+    """
     now = now or utcnow()
-    row = _row(session, scope, key)
-    if row is not None and row.expires_at <= now:
-        session.delete(row)
-        session.flush()
-        row = None
-    if row is not None:
-        return _answer_of(row, fingerprint)
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyKey(
-                    scope=scope, key=key, fingerprint=fingerprint, created_at=now, expires_at=now + KEY_LIFETIME
-                )
-            )
-    except IntegrityError:
-        # another transaction holds the key (PostgreSQL waits for it to end first): answer as it did, if it did
+    values = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status": None,
+        "media_type": None,
+        "body": None,
+        "created_at": now,
+        "expires_at": now + KEY_LIFETIME,
+    }
+    for _ in range(2):
+        if session.execute(_claim_statement(session), values).first() is not None:
+            return None
         row = _row(session, scope, key)
         if row is None:
-            raise IdempotencyKeyInFlight(
-                "header Idempotency-Key: the first request with this key has not finished; retry in a moment"
-            ) from None
+            continue  # purged since: claim it again
+        if row.expires_at <= now:
+            session.execute(delete(_KEYS).where(_KEYS.c.scope == scope, _KEYS.c.key == key, _KEYS.c.expires_at <= now))
+            continue  # its lifetime has ended: the key is free again
         return _answer_of(row, fingerprint)
-    return None
+    raise IdempotencyKeyInFlight(
+        "header Idempotency-Key: the first request with this key has not finished; retry in a moment"
+    )
 
 
 def complete(session: Session, *, scope: str, key: str, answer: Answer) -> None:
-    """Keep the answer with the key claimed in this transaction (before it commits)."""
-    row = _row(session, scope, key)
-    if row is None or not session.in_transaction():
+    """Keep the answer with the key claimed in this transaction (before it commits): one UPDATE."""
+    if not session.in_transaction():
         raise RuntimeError("complete() needs the transaction that claimed the key")
-    row.status, row.media_type, row.body = answer.status, answer.media_type, answer.body
-    session.flush()
+    result = session.execute(
+        _COMPLETE, {"s": scope, "k": key, "status": answer.status, "media_type": answer.media_type, "body": answer.body}
+    )
+    if getattr(result, "rowcount", 1) != 1:
+        raise RuntimeError("complete() needs the transaction that claimed the key")
 
 
 def purge_expired(session: Session, *, now: datetime | None = None) -> int:

@@ -40,6 +40,7 @@ from dataright.requests.schemas import (
     CodeIn,
     CorrectionsIn,
     DenyIn,
+    DetailsOut,
     DisclosureListOut,
     DisclosureOut,
     ExtendIn,
@@ -381,6 +382,19 @@ def show_corrections(ref: str, controller: str, key: RequestsQueryReader, sessio
     if not values:
         raise NotFound(f"request {found.reference} has no corrected values")
     return CorrectionsIn(corrections=values)
+
+
+@router.get("/api/v1/requests/{ref}/details", response_model=DetailsOut, responses=problems(404))
+def show_details(ref: str, controller: str, key: RequestsQueryReader, session: ReadSession) -> DetailsOut:
+    """What the person wrote about the request in their own words (``details`` when filing), decrypted for the
+    controller's staff; 404 when they wrote nothing (``has_details`` on the request says which). Kept apart
+    from the request itself so lists, lookups and the answers of write routes (which idempotency keys store)
+    never carry it."""
+    found = service.find(session, controller_id=controller, ref=ref)
+    details = service.details_of(found)
+    if details is None:
+        raise NotFound(f"request {found.reference} has no details written by the person")
+    return DetailsOut(reference=found.reference, details=details)
 
 
 Action = Callable[[Session, RightsRequest, Declaration], object]

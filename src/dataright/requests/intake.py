@@ -43,6 +43,8 @@ from dataright.storage.types import utcnow
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CONTACT_KINDS = (IdentifierKind.email, IdentifierKind.phone)
+DETAILS_KIND = "details"
+"""The associated data's kind for the free text a person wrote with a request (see ``service.details_of``)."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def file_request(
         identifier_kind=kind,
         identifier_hash=digest,
         identifier_ciphertext=encrypt(controller_id, kind, value),
-        details_ciphertext=encrypt(controller_id, "details", filing.details) if filing.details else None,
+        details_ciphertext=encrypt(controller_id, DETAILS_KIND, filing.details) if filing.details else None,
         corrections_ciphertext=sealed,
         on_behalf_kind=on_behalf[0] if on_behalf else None,
         on_behalf_hash=on_behalf[1] if on_behalf else None,

@@ -132,12 +132,28 @@ class RequestOut(BaseModel):
     fee: str | None
     copy_kept_until: date | None
     closed_at: datetime | None
+    has_details: bool = Field(
+        description="The person wrote about the request in words: staff read it at GET .../{ref}/details."
+    )
     tasks: list[TaskOut]
 
     @classmethod
     def of(cls, request: RightsRequest) -> RequestOut:
-        fields = {name: getattr(request, name) for name in cls.model_fields if name not in ("parties", "tasks")}
-        return cls(**fields, parties=request.controller_ids, tasks=[TaskOut.of(t) for t in request.tasks])
+        computed = ("parties", "tasks", "has_details")
+        fields = {name: getattr(request, name) for name in cls.model_fields if name not in computed}
+        return cls(
+            **fields,
+            parties=request.controller_ids,
+            has_details=request.details_ciphertext is not None,
+            tasks=[TaskOut.of(t) for t in request.tasks],
+        )
+
+
+class DetailsOut(BaseModel):
+    """What the person wrote about their request, in their words (personal data: staff of the controller only)."""
+
+    reference: str
+    details: str
 
 
 class RequestListOut(BaseModel):

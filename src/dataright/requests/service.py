@@ -24,7 +24,7 @@ from dataright.errors import Conflict, NotFound, ValidationFailed
 from dataright.identity import service as identity
 from dataright.identity.crypto import decrypt
 from dataright.identity.normalise import normalise
-from dataright.requests import corrections, fulfilment, notify, timing
+from dataright.requests import corrections, fulfilment, intake, notify, timing
 from dataright.requests.lifecycle import FEE_REASONS, OPEN, DenialReason, FiledBy, RequestType, Status, check_transition
 from dataright.requests.models import RequestParty, RequestTask, RightsRequest
 from dataright.requests.verification import VERIFY_WITHIN
@@ -313,6 +313,15 @@ def set_corrections(
 def corrections_of(request: RightsRequest, keys: Keys | None = None) -> dict[str, str]:
     """A rectification's corrected values (empty when none were given)."""
     return corrections.unseal(request.filed_with, request.corrections_ciphertext, keys)
+
+
+def details_of(request: RightsRequest, keys: Keys | None = None) -> str | None:
+    """The free text the person wrote with the request, decrypted for staff (None when they wrote none).
+
+    Personal data: shown to the controller's staff only, never logged or audited (the callers hold it)."""
+    if request.details_ciphertext is None:
+        return None
+    return decrypt(request.filed_with, intake.DETAILS_KIND, request.details_ciphertext, keys)
 
 
 def extend(

@@ -12,7 +12,9 @@ does nothing.
 ``run_in_transaction`` is how a write runs: begin, work, commit in the calling thread, with nothing awaited
 in between. A database that cannot take it now (SQLite's write lock still held after the busy timeout, no
 free connection in the pool) raises ``Unavailable`` (503, nothing written); a write that lost a race on a
-unique key, a deadlock or a serialization failure is run once more from the start.
+unique key, a deadlock or a serialization failure, or that found its pooled connection closed by the server
+(a restart; PostgreSQL engines do not ping before each transaction), is run once more from the start. A
+connection lost during COMMIT is ``CommitOutcomeUnknown``: never a 503, never run again.
 
 Every engine is made with ``hide_parameters=True``: a failed statement's error (and so a 500's traceback in
 the server log) shows the SQL but never the bound values, which may be personal data.
@@ -98,7 +100,10 @@ def make_engine(url: str, *, busy_timeout: float | None = None, **kwargs: Any) -
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if backend == "postgresql":
-        kwargs.setdefault("pool_pre_ping", True)
+        # No pre-ping: it cost every transaction a round trip (SELECT 1) before its first statement. A pooled
+        # connection the server closed meanwhile (a restart) fails at its first statement instead; SQLAlchemy
+        # then replaces every connection of the pool, ``run_in_transaction`` runs the write again on a new one,
+        # and a read is answered 503 (``web.problems``).
         return create_engine(url, **kwargs)
     raise ValueError(
         f"unsupported database URL {make_url(url).render_as_string(hide_password=True)!r}: "
@@ -144,21 +149,37 @@ def _retryable(error: sa_exc.DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRIED_SQLSTATES
 
 
+class CommitOutcomeUnknown(RuntimeError):
+    """The connection was lost while the database committed: the write may or may not have been applied."""
+
+
 def run_in_transaction(factory: sessionmaker[Session], work: Callable[[Session], T], *, write: bool = True) -> T:
     """``work(session)`` in one transaction begun and committed in this thread; see the module notes."""
     for attempt in (1, 2):
+        committing = False
         try:
             with session_scope(factory, write=write) as session:
-                return work(session)
+                result = work(session)
+                committing = True  # what fails from here on failed at COMMIT
+            return result
         except sa_exc.TimeoutError:
             raise Unavailable("no free database connection; try again shortly", retry_after=1) from None
         except sa_exc.DBAPIError as error:
             if isinstance(error, sa_exc.OperationalError) and _busy(error):
                 raise Unavailable("the database is busy with other writes; try again shortly", retry_after=1) from None
-            if isinstance(error, sa_exc.OperationalError) and error.statement is None:
+            if committing and error.connection_invalidated:
+                # never answered 503 ("nothing written") nor run again: the COMMIT may have been applied
+                raise CommitOutcomeUnknown("the database connection was lost during COMMIT") from error
+            if not committing and isinstance(error, sa_exc.OperationalError) and error.statement is None:
                 # no connection could be opened (the server takes no more, or is down): nothing was sent
                 logger.warning("no database connection for a write: %s", type(error.orig).__name__)
                 raise Unavailable("the database takes no more connections right now; try again shortly") from None
+            if error.connection_invalidated:
+                if attempt == 1:
+                    # a pooled connection the server closed (a restart): nothing was committed, run it again
+                    logger.warning("a write found its database connection closed; running it once more")
+                    continue
+                raise Unavailable("the database connection was lost; try again shortly", retry_after=1) from None
             if attempt == 2 or not _retryable(error):
                 raise
             logger.info("write transaction lost a race (%s); running it once more", type(error).__name__)

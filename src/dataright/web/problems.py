@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -174,6 +175,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        # a pooled connection the database closed (a restart): the pool has been renewed; a retry will do
+        logger.warning("database connection lost on %s %s; answered 503", request.method, request.url.path)
+        return await _dataright_error(
+            request, Unavailable("the database connection was lost; try again shortly", retry_after=1)
+        )
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, status=500, title="Internal Server Error")
 

@@ -39,7 +39,8 @@ Send = Callable[[TestClient, dict[str, str], str], Response]
 @pytest.fixture
 def writer(make_key: MakeKey) -> dict[str, str]:
     token = make_key(
-        scopes=["consent:read", "consent:write", "requests:write", "breach:write"], controllers=[NEXALEARN, NESTIT]
+        scopes=["consent:read", "consent:write", "requests:write", "breach:write", "cookies:write"],
+        controllers=[NEXALEARN, NESTIT],
     )
     return {"Authorization": f"Bearer {token}"}
 
@@ -101,22 +102,40 @@ def roomy_public_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(requests_api, "public_limiter", WindowLimiter(10_000))
 
 
-def _staff_request(client: TestClient, headers: dict[str, str], kind: str = "access", verified: bool = True) -> str:
+def _staff_request(
+    client: TestClient,
+    headers: dict[str, str],
+    kind: str = "access",
+    verified: bool = True,
+    controller: str = NEXALEARN,
+) -> str:
     body: dict[str, Any] = {"type": kind, "email": email(), "channel": "phone"}
     if verified:
         body["verified_reason"] = "Called back on the number in the customer file"
-    response = client.post(f"/api/v1/staff/requests?controller={NEXALEARN}", json=body, headers=headers)
+    response = client.post(f"/api/v1/staff/requests?controller={controller}", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return str(response.json()["reference"])
 
 
-def _staff_action(path: str, body: dict[str, Any], kind: str = "access", verified: bool = True) -> Send:
+def _staff_action(
+    path: str,
+    body: dict[str, Any],
+    kind: str = "access",
+    verified: bool = True,
+    controller: str = NEXALEARN,
+    method: str = "POST",
+) -> Send:
     def send(client: TestClient, headers: dict[str, str], key: str) -> Response:
-        reference = _staff_request(client, headers, kind, verified)
-        url = f"{REQUESTS}/{reference}/{path}?controller={NEXALEARN}"
-        return client.post(url, json=body, headers={**headers, HEADER: key})
+        reference = _staff_request(client, headers, kind, verified, controller)
+        url = f"{REQUESTS}/{reference}/{path}?controller={controller}"
+        return client.request(method, url, json=body, headers={**headers, HEADER: key})
 
     return send
+
+
+def _queue_cookie_scan(client: TestClient, headers: dict[str, str], key: str) -> Response:
+    body = {"url": "https://www.nexalearn.no/", "max_pages": 2}
+    return client.post(f"/api/v1/cookie-scans?controller={NEXALEARN}", json=body, headers={**headers, HEADER: key})
 
 
 def _code(app: FastAPI, address: str) -> str:
@@ -239,7 +258,14 @@ WRITES: dict[str, Send] = {
     ),
     "POST /api/v1/requests/{ref}/assign": _staff_action("assign", {"to": "privacy.officer@nexalearn.no"}),
     "POST /api/v1/requests/{ref}/start": _staff_action("start", {}),
-    "POST /api/v1/requests/{ref}/extend": _staff_action("extend", {"reason": "Several systems to search"}),
+    # NestIT's notice offers an extension ("within two months"); NexaLearn's promises 30 days at the latest
+    "POST /api/v1/requests/{ref}/extend": _staff_action(
+        "extend", {"reason": "Several systems to search"}, controller=NESTIT
+    ),
+    "PUT /api/v1/requests/{ref}/corrections": _staff_action(
+        "corrections", {"corrections": {"customers.phone": "+4791234567"}}, kind="rectification", method="PUT"
+    ),
+    "POST /api/v1/cookie-scans": _queue_cookie_scan,
     "POST /api/v1/requests/{ref}/deny": _staff_action("deny", {"reason": "manifestly_unfounded"}),
     "POST /api/v1/requests/{ref}/withdraw": _staff_action("withdraw", {"reason": "asked by phone"}),
     "POST /api/v1/requests/{ref}/tasks/{task_id}/done": _task_done,

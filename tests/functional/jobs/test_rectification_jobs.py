@@ -151,12 +151,33 @@ def test_a_rectification_without_values_waits_for_staff_and_refused_values_fail_
         headers={"Authorization": f"Bearer {key}"},
     ).json()
     task = next(t for t in shown["tasks"] if t["kind"] == "datastore")
-    assert task["status"] == "open" and "customers.password_hash" in task["note"]
+    assert task["status"] == "open"
+    assert (
+        task["note"] == "the engine refused it: correction customers.password_hash: not a field the person may correct"
+    )
+
+    # a value that does not fit the column: the note says what is expected, and the value appears nowhere
+    unfit = "the fifth of May 1990"
+    _call(client, key, "PUT", corrected, {"corrections": {"customers.birth_date": unfit}})
+    mistyped = _job_of(env.factory, started["id"])
+    assert mistyped is not None and mistyped.id != refused.id
+    assert execute(env, owner="test", job_id=mistyped.id) == "failed"
+    shown = client.get(
+        f"/api/v1/requests/{filed['reference']}",
+        params={"controller": NEXALEARN},
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
+    task = next(t for t in shown["tasks"] if t["kind"] == "datastore")
+    assert task["note"] == (
+        "the engine refused it: correction customers.birth_date: expected a date (ISO 8601, e.g. 2026-12-07)"
+    )
+    failed = _job_of(env.factory, started["id"])
+    assert failed is not None and failed.last_error == "CorrectionRefused"  # the class only, as for every job
 
     # the right value: a new job is queued and applies it
     _call(client, key, "PUT", corrected, {"corrections": {"customers.phone": NEW_PHONE}})
     again = _job_of(env.factory, started["id"])
-    assert again is not None and again.id != refused.id
+    assert again is not None and again.id not in (refused.id, mistyped.id)
     assert execute(env, owner="test", job_id=again.id) == "succeeded"
     assert _astrid(fresh_elearning_url)[1] == NEW_PHONE
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from requests_helpers import NEXALEARN, email
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
+from dataright.audit.models import AuditEntry
 from dataright.cli.main import app
 from dataright.config import Settings, use_settings
 from dataright.declarations.registry import DeclarationRegistry
@@ -39,7 +41,13 @@ def database(fresh_db_url: str, examples_dir: Path) -> Iterator[Engine]:
 
 
 def _file(
-    engine: Engine, registry: DeclarationRegistry, *, days_ago: int = 0, verified: bool = True, kind: str = "access"
+    engine: Engine,
+    registry: DeclarationRegistry,
+    *,
+    days_ago: int = 0,
+    verified: bool = True,
+    kind: str = "access",
+    details: str | None = None,
 ) -> str:
     declaration = registry.controller(NEXALEARN).declaration
     with session_scope(make_session_factory(engine)) as session:
@@ -54,6 +62,7 @@ def _file(
                 channel=Channel.phone,
                 filed_by=FiledBy.staff,
                 actor="test",
+                details=details,
             ),
             base_url="https://testserver",
             sms_sender=None,
@@ -78,6 +87,28 @@ def test_list_overdue_due_within_and_show(database: Engine, registry: Declaratio
     assert fresh in later.output
     shown = runner.invoke(app, ["requests", "show", fresh])
     assert shown.exit_code == 0 and '"status": "verified"' in shown.output and '"channel": "phone"' in shown.output
+
+
+def test_show_reads_back_what_the_person_wrote_and_the_audit_trail_never_holds_it(
+    database: Engine, registry: DeclarationRegistry
+) -> None:
+    words = "Ich möchte die Notizen meiner Lehrerin sehen, bitte bis Freitag"
+    reference = _file(database, registry, details=words)
+    plain = _file(database, registry)
+
+    shown = runner.invoke(app, ["requests", "show", reference])
+    without = runner.invoke(app, ["requests", "show", plain])
+    assigned = runner.invoke(app, ["requests", "assign", reference, "--to", "officer@nexalearn.no"])
+
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.output)
+    assert body["reference"] == reference and body["details"] == words and body["has_details"] is True
+    assert without.exit_code == 0 and json.loads(without.output)["details"] is None
+    assert assigned.exit_code == 0 and words not in assigned.output
+    with session_scope(make_session_factory(database), write=False) as session:
+        trail = [json.dumps(e.details, ensure_ascii=False) for e in session.scalars(select(AuditEntry))]
+    assert any(reference in entry for entry in trail)
+    assert not any(words in entry or "Lehrerin" in entry for entry in trail)
 
 
 def test_bad_flags_and_unknown_requests_are_named(database: Engine, registry: DeclarationRegistry) -> None:

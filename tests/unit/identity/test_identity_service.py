@@ -233,3 +233,16 @@ def test_concurrent_creations_of_one_person_end_in_one_subject(engine: Engine, s
         t.join()
     assert errors == []
     assert len(set(found)) == 1
+
+
+def test_a_new_subject_whose_identifier_was_taken_first_leaves_nothing_behind(session: Session) -> None:
+    # What a writer that lost the race for an identifier sees: its INSERT ... ON CONFLICT DO NOTHING skipped
+    # the identifier, so its half-made subject is removed again and the owner is looked up afresh.
+    email = _email()
+    owner = identity.get_or_create_subject(session, controller_id=C, identifiers={"email": email})
+    values = {"email": identity.normalise("email", email)}
+    hashes = {"email": identity.hash_identifier("email", email)}
+    subjects_before = session.execute(text("SELECT count(*) FROM subjects")).scalar_one()
+    assert identity._create_subject(session, C, None, values, hashes) is None
+    assert session.execute(text("SELECT count(*) FROM subjects")).scalar_one() == subjects_before
+    assert identity.get_or_create_subject(session, controller_id=C, identifiers={"email": email}).id == owner.id

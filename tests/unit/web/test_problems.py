@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
 from dataright.errors import (
     ConfigurationError,
@@ -56,6 +57,10 @@ def _app() -> TestClient:
     @app.post("/batch")
     def batch(body: Batch, limit: int = 10) -> None:
         return None
+
+    @app.get("/connection-lost")
+    def connection_lost() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True)
 
     return TestClient(app, raise_server_exceptions=False)
 
@@ -123,3 +128,10 @@ def test_plain_http_errors_and_unknown_paths_are_problems_too() -> None:
     assert missing.json()["type"] == "about:blank" and missing.json()["title"] == "Not Found"
     busy = client.get("/http").json()
     assert busy == {"type": "about:blank", "title": "Conflict", "status": 409, "detail": "busy", "instance": "/http"}
+
+
+def test_a_database_connection_lost_under_a_request_is_a_503_to_retry() -> None:
+    response = _app().get("/connection-lost")
+    assert response.status_code == 503 and response.headers["retry-after"] == "1"
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert "SELECT" not in response.text

@@ -13,7 +13,7 @@ changed the identity fields.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -553,18 +553,21 @@ class SqlConnector:
             if value.lower() not in ("true", "false"):
                 raise ValueError("expected true or false")
             return value.lower() == "true"
-        if kind is int:
-            return int(value)
-        if kind is datetime:
-            return datetime.fromisoformat(value)
-        if kind is date:
-            return date.fromisoformat(value)
         if kind is str:
             length = getattr(col.type, "length", None)
             if length is not None and len(value) > length:
                 raise ValueError(f"longer than the column's {length} characters")
             return value
-        return kind(value)
+        expected = {
+            int: "a whole number",
+            datetime: "a date and time (ISO 8601, e.g. 2026-12-07T10:00:00+01:00)",
+            date: "a date (ISO 8601, e.g. 2026-12-07)",
+        }.get(kind, f"a value of the column's type ({kind.__name__})")
+        convert: Callable[[str], Any] = {datetime: datetime.fromisoformat, date: date.fromisoformat}.get(kind, kind)
+        try:
+            return convert(value)
+        except (ValueError, TypeError, ArithmeticError):  # their messages quote the value: personal data
+            raise ValueError(f"expected {expected}") from None
 
     def restrict(
         self,
