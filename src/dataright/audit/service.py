@@ -43,8 +43,7 @@ from sqlalchemy import BigInteger, Engine, Table, bindparam, cast, func, insert,
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import GENESIS_HASH, AuditEntry
-from dataright.storage.engine import WRITE_OPTION
-from dataright.storage.statements import attach
+from dataright.storage.statements import OneStatement, attach
 from dataright.storage.types import utcnow
 
 # Any constant shared by every sealer; it only has to differ from other advisory locks in the database.
@@ -177,8 +176,14 @@ def append_alone(
     """Append an entry in a short transaction of its own, for what was done outside dataright's database (a
     datastore read, a sweep's batch): one INSERT and its commit, no session to set up around them."""
     values = _entry_values(actor, action, entity_type, entity_id, controller_id, details)
-    with bind.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-        conn.execute(_INSERT, values)
+    statement = _ALONE.get(bind.dialect.name)
+    if statement is None:
+        statement = _ALONE[bind.dialect.name] = OneStatement(_INSERT, bind.dialect, column_keys=list(values))
+    statement.write(bind, values)
+
+
+_ALONE: dict[str, OneStatement] = {}
+"""The entry's INSERT compiled for each dialect ``append_alone`` has met."""
 
 
 def _entry_values(

@@ -45,7 +45,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from dataright.connectors.base import (
     PSEUDONYM_PREFIX,
@@ -64,6 +63,7 @@ from dataright.connectors.sql.checks import erase_problems
 from dataright.connectors.sql.url import resolve_url
 from dataright.declarations.datasets import Dataset, Strategy
 from dataright.declarations.datasets import Table as DeclaredTable
+from dataright.storage.statements import OneStatement
 
 PSEUDONYM_BATCH = 1_000
 TEMP_KEYS = "dataright_erase_keys"
@@ -78,32 +78,21 @@ class AccessPlan:
 
     def __init__(
         self,
-        compiled: SQLCompiler,
-        capped: SQLCompiler,
+        full: OneStatement,
+        capped: OneStatement,
         decoders: list[dict[str, rowjson.Decoder]],
         kinds: dict[str, str],
     ) -> None:
-        self.sql = str(compiled)
-        self.capped_sql = str(capped)
+        self.full = full
+        self.capped = capped
         self.decoders = decoders
-        self._compiled = compiled
-        self._capped = capped
         self._kinds = kinds
         """bind parameter name -> the identity kind whose value it takes"""
 
     def params(self, identities: Identities, *, capped: bool) -> Any:
         """The driver's parameters for the person (both statements hold the same binds)."""
-        compiled = self._capped if capped else self._compiled
-        dialect = compiled.dialect
-        values = dict(compiled.construct_params())
-        for name, kind in self._kinds.items():
-            if name in values and kind in identities:
-                processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                values[name] = processor(identities[kind]) if processor is not None else identities[kind]
-        if compiled.positional:
-            assert compiled.positiontup is not None
-            return tuple(values[name] for name in compiled.positiontup)
-        return values
+        values = {name: identities[kind] for name, kind in self._kinds.items() if kind in identities}
+        return (self.capped if capped else self.full).params(values)
 
 
 def _reason(exc: BaseException) -> str:
@@ -128,7 +117,10 @@ class SqlConnector:
         self.url = resolve_url(dataset.url, environ, where=f"dataset {dataset.id}")
         # no ping before each checkout (a round trip per request): a connection the server dropped fails its
         # statement as a disconnect, the pool is emptied, and the engine retries the step (DatastoreUnavailable)
-        self.engine: Engine = create_engine(self.url, pool_recycle=1800)
+        # LIFO: a worker's requests one after another reuse the connection they just used, whose statements the
+        # driver has prepared (psycopg prepares a statement on a connection after a few runs on it), instead of
+        # cycling through the pool and planning the access statement again on each connection
+        self.engine: Engine = create_engine(self.url, pool_recycle=1800, pool_use_lifo=True)
         self._meta = MetaData()
         self._tables: dict[str, Table] = {}
         self._referenced_by: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
@@ -254,7 +246,10 @@ class SqlConnector:
             with self.engine.connect() as conn:  # a server-side cursor lives in a transaction
                 streamed = conn.execution_options(stream_results=True, yield_per=chunk_rows)
                 yield from self._sections(
-                    nodes, plan, streamed.exec_driver_sql(plan.sql, plan.params(identities, capped=False)), chunk_rows
+                    nodes,
+                    plan,
+                    streamed.exec_driver_sql(plan.full.sql, plan.params(identities, capped=False)),
+                    chunk_rows,
                 )
         except (DBAPIError, SQLAlchemyError) as exc:
             raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
@@ -273,7 +268,7 @@ class SqlConnector:
             try:
                 cursor = raw.cursor()
                 try:
-                    cursor.execute(plan.capped_sql, plan.params(identities, capped=True))
+                    cursor.execute(plan.capped.sql, plan.params(identities, capped=True))
                     return list(cursor.fetchall())
                 finally:
                     cursor.close()
@@ -334,10 +329,7 @@ class SqlConnector:
             if (kind := n.table.field_by_name[name].identity) is not None
         }
         plan = AccessPlan(
-            statement.compile(dialect=dialect),
-            capped.limit(chunk_rows + 1).compile(dialect=dialect),
-            decoders,
-            kinds,
+            OneStatement(statement, dialect), OneStatement(capped.limit(chunk_rows + 1), dialect), decoders, kinds
         )
         if not crossing:
             self._plans[key] = plan
