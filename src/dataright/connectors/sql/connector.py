@@ -24,6 +24,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
     and_,
     bindparam,
     case,
@@ -45,6 +46,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.sql import FromClause
 
 from dataright.connectors.base import (
     PSEUDONYM_PREFIX,
@@ -93,6 +95,15 @@ class AccessPlan:
         """The driver's parameters for the person (both statements hold the same binds)."""
         values = {name: identities[kind] for name, kind in self._kinds.items() if kind in identities}
         return (self.capped if capped else self.full).params(values)
+
+
+def _unique(table: Table, column: str) -> bool:
+    """Whether the live table holds ``column`` unique on its own (its primary key, a unique constraint or index)."""
+    if [c.name for c in table.primary_key.columns] == [column]:
+        return True
+    if any(isinstance(c, UniqueConstraint) and [x.name for x in c.columns] == [column] for c in table.constraints):
+        return True
+    return any(ix.unique and [x.name for x in ix.columns] == [column] for ix in table.indexes)
 
 
 def _reason(exc: BaseException) -> str:
@@ -194,11 +205,12 @@ class SqlConnector:
         cross: CrossValues,
         *,
         named: bool = False,
+        on: FromClause | None = None,
     ) -> Any:
         """Whether a row of ``node`` is the person's. ``named``: each identity value is a bind parameter named
         after its column (``id_<table>_<column>``), so the compiled statement can be kept and run again with
-        another person's values (``AccessPlan``)."""
-        t = self.table(node.table.name)
+        another person's values (``AccessPlan``). ``on``: the table under another name (an alias in a join)."""
+        t = on if on is not None else self.table(node.table.name)
         conditions: list[Any] = []
         for name in node.identity_fields:
             kind = node.table.field_by_name[name].identity
@@ -211,13 +223,43 @@ class SqlConnector:
             if edge.parent.dataset == self.dataset.id:
                 parent = nodes[edge.parent.table]
                 pt = self.table(parent.table.name)
-                inner = select(pt.c[edge.parent_field]).where(self.predicate(parent, nodes, ids, cross, named=named))
+                inner = (
+                    select(pt.c[edge.parent_field])
+                    .where(self.predicate(parent, nodes, ids, cross, named=named))
+                    .correlate(None)  # a path of its own, never tied to a table of the statement around it
+                )
                 conditions.append(t.c[edge.child_field].in_(inner))
             else:
                 values = list(cross.get((edge.parent, edge.parent_field), ()))
                 if values:
                     conditions.append(t.c[edge.child_field].in_(values))
         return or_(*conditions) if conditions else false()
+
+    def _found(
+        self,
+        node: TableNode,
+        nodes: Mapping[str, TableNode],
+        ids: Identities,
+        cross: CrossValues,
+        on: FromClause | None = None,
+    ) -> tuple[FromClause, Any]:
+        """FROM and WHERE that find the person's rows of ``node`` for an access request. A table reached by one
+        reference alone, to a parent key the database holds unique (so a join never repeats a row), is joined
+        up that path (``order_items JOIN orders JOIN customers WHERE customers.email = :e``), as a hand-written
+        query would be; any other table is found by its predicate (``IN`` the parents' keys, or its own
+        identity fields)."""
+        t = on if on is not None else self.table(node.table.name)
+        found_here = any(node.table.field_by_name[name].identity in ids for name in node.identity_fields)
+        if not found_here and len(node.edges_in) == 1:
+            edge = node.edges_in[0]
+            if edge.parent.dataset == self.dataset.id:
+                parent = nodes[edge.parent.table]
+                pt = self.table(parent.table.name)
+                if _unique(pt, edge.parent_field):
+                    alias = pt.alias()
+                    parent_from, parent_where = self._found(parent, nodes, ids, cross, alias)
+                    return t.join(parent_from, t.c[edge.child_field] == alias.c[edge.parent_field]), parent_where
+        return t, self.predicate(node, nodes, ids, cross, named=True, on=t)
 
     def _columns(self, node: TableNode) -> list[Column[Any]]:
         t = self.table(node.table.name)
@@ -312,10 +354,10 @@ class SqlConnector:
         for i, node in enumerate(nodes):
             cols = self._columns(node)
             decoders.append(rowjson.decoders(cols))
-            where = self.predicate(node, by_table, identities, cross, named=True)
+            found, where = self._found(node, by_table, identities, cross)
             branches.append(
                 select(literal_column(str(i)).label("n"), rowjson.json_object(dialect.name, cols).label("j"))
-                .select_from(self.table(node.table.name))
+                .select_from(found)
                 .where(where)
             )
         if not branches:

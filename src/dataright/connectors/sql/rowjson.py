@@ -29,8 +29,8 @@ def json_object(dialect: str, columns: list[Column[Any]]) -> ColumnElement[Any]:
         for column in columns[start : start + MAX_PAIRS]:
             # names are declared identifiers ([A-Za-z_][A-Za-z0-9_$]*): inlined, so no parameter needs a type
             args.extend((literal_column(f"'{column.name}'"), column))
-        if dialect == "postgresql":
-            parts.append(func.jsonb_build_object(*args))
+        if dialect == "postgresql":  # json, not jsonb: built as text, no binary form to make and print again
+            parts.append(func.json_build_object(*args) if len(columns) <= MAX_PAIRS else func.jsonb_build_object(*args))
         elif dialect in ("mysql", "mariadb"):
             parts.append(func.JSON_OBJECT(*args))
         else:
