@@ -137,6 +137,27 @@ def test_withdrawn_analytics_consent_is_deleted_at_the_next_run(
     assert outcome.per_rule()["consent-withdrawn"] == 1
 
 
+def test_a_sweep_in_small_batches_over_keys_with_wide_gaps_deletes_exactly_what_is_due(
+    fresh_elearning_url: str, retention: RetentionFactory, nexalearn: Declaration
+) -> None:
+    """The sweep pages through an integer key in ranges of ``batch_size`` values (PostgreSQL) or of due rows
+    (MariaDB); gaps of millions between keys and ranges with nothing due in them must not end it early."""
+    url = fresh_elearning_url
+    execute(
+        url,
+        ("UPDATE analytics_profiles SET id = id * 1000003 WHERE id % 4 = 1", {}),
+        ("UPDATE analytics_profiles SET consent_withdrawn_on = :d WHERE id % 3 = 0", {"d": days_ago(1, TODAY)}),
+    )
+    before = {r["id"] for r in rows(url, "SELECT id FROM analytics_profiles")}
+    due = {r["id"] for r in rows(url, "SELECT id FROM analytics_profiles WHERE consent_withdrawn_on IS NOT NULL")}
+    assert len(due) > 4 and any(i > 1_000_000 for i in due) and before - due
+
+    outcome = retention(nexalearn, "nexalearn", {"NEXALEARN_DB_URL": url}, today=TODAY, batch_size=2).run()
+
+    assert {r["id"] for r in rows(url, "SELECT id FROM analytics_profiles")} == before - due
+    assert outcome.per_rule()["consent-withdrawn"] == len(due)
+
+
 def test_statistics_older_than_fourteen_months_are_anonymised_and_still_count(
     fresh_elearning_url: str, retention: RetentionFactory, nexalearn: Declaration
 ) -> None:
