@@ -319,7 +319,12 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=400, help="writes per level (bounded)")
     parser.add_argument("--levels", default="1,16,64,256")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (dataright serve --workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes (dataright serve --workers); default: one per core, as a deployment runs it",
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     print(
