@@ -607,49 +607,52 @@ def note_waiting(
     session: Session, *, request: RightsRequest, controller_id: str, dataset: str, note: str, actor: str
 ) -> int:
     """Mark the open datastore tasks of ``dataset`` as waiting on it (the note staff and the API show); how many."""
+    return _note_open_datastore_tasks(
+        session, request, controller_id, note, actor, action="request.task_waiting", dataset=dataset
+    )
+
+
+def note_tasks(session: Session, *, request: RightsRequest, controller_id: str, note: str, actor: str) -> int:
+    """Note why the engine could not do the controller's open datastore tasks (staff act on them); how many.
+    The note names fields and datasets, never a value."""
+    return _note_open_datastore_tasks(session, request, controller_id, note, actor, action="request.task_noted")
+
+
+def _note_open_datastore_tasks(
+    session: Session,
+    request: RightsRequest,
+    controller_id: str,
+    note: str,
+    actor: str,
+    *,
+    action: str,
+    dataset: str | None = None,
+) -> int:
+    """Set ``note`` on the controller's open datastore tasks (of ``dataset`` only, when given) that do not carry
+    it yet, and audit how many."""
     marked = 0
     for task in request.tasks:
         if (
             task.kind == fulfilment.DATASTORE
             and task.status == "open"
             and task.controller_id == controller_id
-            and task.target == dataset
-            and task.note != note
+            and (dataset is None or (task.target == dataset and task.note != note))
         ):
             task.note = note
             marked += 1
     if marked:
         session.flush()
+        details: dict[str, object] = {"reference": request.reference, "tasks": marked}
+        if dataset is not None:
+            details["dataset"] = dataset
         audit(
             session,
             actor=actor,
-            action="request.task_waiting",
+            action=action,
             entity_type="rights_request",
             entity_id=request.id,
             controller_id=controller_id,
-            details={"reference": request.reference, "dataset": dataset, "tasks": marked},
-        )
-    return marked
-
-
-def note_tasks(session: Session, *, request: RightsRequest, controller_id: str, note: str, actor: str) -> int:
-    """Note why the engine could not do the controller's open datastore tasks (staff act on them); how many.
-    The note names fields and datasets, never a value."""
-    marked = 0
-    for task in request.tasks:
-        if task.kind == fulfilment.DATASTORE and task.status == "open" and task.controller_id == controller_id:
-            task.note = note
-            marked += 1
-    if marked:
-        session.flush()
-        audit(
-            session,
-            actor=actor,
-            action="request.task_noted",
-            entity_type="rights_request",
-            entity_id=request.id,
-            controller_id=controller_id,
-            details={"reference": request.reference, "tasks": marked},
+            details=details,
         )
     return marked
 
