@@ -26,18 +26,9 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from dataright.config import Settings
+from dataright.cookies.scanner import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 900, "height": 600}
 SETTLE_MS = 700  # the modals fade in
 
@@ -90,7 +81,7 @@ def main() -> int:
         process, base = start_server(Path(scratch))
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
+                browser = playwright.chromium.launch(executable_path=str(chromium), args=list(CHROMIUM_ARGS))
                 for lang in options.languages.split(","):
                     context = browser.new_context(viewport=VIEWPORT)
                     page = context.new_page()

@@ -7,9 +7,9 @@ schema change there is a deliberate step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from dataright.cli.common import console, err_console, fail
 from dataright.config import Settings, get_settings
-from dataright.errors import ConfigurationError
+from dataright.errors import ConfigurationError, DataRightError
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import current_revision, head_revision, new_revision, upgrade
+
+_T = TypeVar("_T")
 
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 
@@ -69,6 +71,16 @@ def cli_session(*, write: bool = True) -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+def in_session(action: Callable[[Session], _T]) -> _T:
+    """``action`` in one transaction of a command (``cli_session``); its error printed, exit 1."""
+    try:
+        with cli_session() as session:
+            return action(session)
+    except DataRightError as exc:
+        fail(f"error: {exc}")
+        raise AssertionError("unreachable") from None
 
 
 @db_app.command("upgrade")

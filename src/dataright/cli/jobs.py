@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -24,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dataright.cli.common import console, err_console, fail
-from dataright.cli.database import cli_session, open_engine, safe_url, settings_or_exit
+from dataright.cli.database import in_session, open_engine, safe_url, settings_or_exit
 from dataright.cli.options import DeclarationsOption, registry_for
 from dataright.config import Settings
 from dataright.declarations.registry import DeclarationRegistry
@@ -39,20 +38,10 @@ from dataright.storage.engine import make_session_factory, session_scope
 
 jobs_app = typer.Typer(help="Background jobs: list, retry, cancel, run.", no_args_is_help=True)
 ACTOR = "cli"
-_T = TypeVar("_T")
 JobArgument = Annotated[str, typer.Argument(help="The job's id (or its first 6+ hex digits).")]
 ImportOption = Annotated[
     list[str] | None, typer.Option("--import", help="A module defining more job kinds (repeatable).")
 ]
-
-
-def _run(action: Callable[[Session], _T]) -> _T:
-    try:
-        with cli_session() as session:
-            return action(session)
-    except DataRightError as exc:
-        fail(f"error: {exc}")
-        raise AssertionError("unreachable") from None
 
 
 def _load_kinds(settings: Settings, extra: list[str] | None) -> None:
@@ -81,7 +70,7 @@ def list_command(
         totals = {s: int(n) for s, n in session.execute(select(Job.state, func.count()).group_by(Job.state))}
         return found, totals
 
-    found, totals = _run(read)
+    found, totals = in_session(read)
     table = Table(box=None)
     table.add_column("id", no_wrap=True, min_width=36)
     table.add_column("kind", no_wrap=True)
@@ -106,14 +95,14 @@ def list_command(
 def retry_command(job: JobArgument) -> None:
     """Queue a failed, cancelled or waiting job again, now."""
     _load_kinds(settings_or_exit(), None)
-    state = _run(lambda s: service.retry(s, service.find(s, job), actor=ACTOR).state)
+    state = in_session(lambda s: service.retry(s, service.find(s, job), actor=ACTOR).state)
     console.print(f"job {job}: {state}", markup=False)
 
 
 @jobs_app.command("cancel")
 def cancel_command(job: JobArgument) -> None:
     """Cancel a queued or waiting job (a running one finishes its attempt)."""
-    state = _run(lambda s: service.cancel(s, service.find(s, job), actor=ACTOR).state)
+    state = in_session(lambda s: service.cancel(s, service.find(s, job), actor=ACTOR).state)
     console.print(f"job {job}: {state}", markup=False)
 
 

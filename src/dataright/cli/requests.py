@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from dataright.breach import service as breach
 from dataright.cli.common import console, fail
-from dataright.cli.database import cli_session, settings_or_exit
+from dataright.cli.database import in_session, settings_or_exit
 from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
 from dataright.declarations.schema import Declaration, Right
 from dataright.errors import DataRightError
@@ -40,7 +40,6 @@ requests_app = typer.Typer(
 
 ACTOR = "cli"
 WITHIN = re.compile(r"^(?P<n>\d+)(?P<unit>[dw]?)$")
-_T = TypeVar("_T")
 RefArgument = Annotated[str, typer.Argument(help="The request's reference (R-...) or id.")]
 
 
@@ -51,15 +50,6 @@ def parse_within(text: str, flag: str = "--within") -> int:
         fail(f"error: {flag} {text!r}: expected a number of days like 7d, or weeks like 2w")
         raise AssertionError("unreachable")
     return int(match["n"]) * (7 if match["unit"] == "w" else 1)
-
-
-def _run(action: Callable[[Session], _T]) -> _T:
-    try:
-        with cli_session() as session:
-            return action(session)
-    except DataRightError as exc:
-        fail(f"error: {exc}")
-        raise AssertionError("unreachable") from None
 
 
 def _find(session: Session, ref: str) -> RightsRequest:
@@ -84,7 +74,7 @@ def list_command(
 ) -> None:
     """The requests, soonest deadline first (a controller sees those of its joint arrangements too)."""
     today = utcnow().date()
-    found = _run(lambda s: service.list_requests(s, controller_id=controller, status=status, today=today))
+    found = in_session(lambda s: service.list_requests(s, controller_id=controller, status=status, today=today))
     console.print(_table(found, today))
     console.print(f"{len(found)} request(s)", markup=False)
 
@@ -96,7 +86,7 @@ def due_command(
 ) -> None:
     """Open requests due within a time (overdue ones included)."""
     days, today = parse_within(within), utcnow().date()
-    found = _run(lambda s: service.list_requests(s, controller_id=controller, due_within=days, today=today))
+    found = in_session(lambda s: service.list_requests(s, controller_id=controller, due_within=days, today=today))
     console.print(_table(found, today))
     console.print(f"{len(found)} request(s) due by {date.fromordinal(today.toordinal() + days)}", markup=False)
 
@@ -109,7 +99,7 @@ def show_command(ref: RefArgument) -> None:
         found = _find(session, ref)
         return {**RequestOut.of(found).model_dump(mode="json"), "details": service.details_of(found)}
 
-    console.print(json.dumps(_run(read), indent=2, ensure_ascii=False), markup=False)
+    console.print(json.dumps(in_session(read), indent=2, ensure_ascii=False), markup=False)
 
 
 def _act(ref: str, paths: list[Path] | None, action: Callable[[Session, RightsRequest, Declaration], object]) -> None:
@@ -120,7 +110,7 @@ def _act(ref: str, paths: list[Path] | None, action: Callable[[Session, RightsRe
         action(session, request, registry.controller(request.controller_id).declaration)
         return RequestOut.of(request)
 
-    out = _run(run)
+    out = in_session(run)
     console.print(f"{out.reference}: {out.status}, due {out.due_on.isoformat()}", markup=False)
 
 
@@ -260,13 +250,13 @@ def complete_command(ref: RefArgument, declarations: DeclarationsOption = None) 
 
 
 def _remind(controller_id: str, declaration: Declaration, days: int, today: date) -> int:
-    return _run(
+    return in_session(
         lambda s: service.remind(s, declaration=declaration, controller_id=controller_id, within=days, today=today)
     )
 
 
 def _breach_warnings(controller_id: str, declaration: Declaration, days: int) -> list[breach.ClockWarning]:
-    return _run(
+    return in_session(
         lambda s: breach.remind(s, declaration=declaration, controller_id=controller_id, within=timedelta(days=days))
     )
 
@@ -307,7 +297,7 @@ def remind_command(
 def expire_command(declarations: DeclarationsOption = None) -> None:
     """Expire requests whose requester never confirmed who they are (run daily); each requester is told."""
     registry = registry_for(declarations)
-    count = _run(
+    count = in_session(
         lambda s: service.expire_unverified(
             s, controller_ids=registry.controller_ids, declaration_of=lambda c: registry.controller(c).declaration
         )
@@ -335,7 +325,7 @@ def disclosures_command(
             raise AssertionError("unreachable") from None
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
-    found = _run(
+    found = in_session(
         lambda s: [
             DisclosureOut.of(d)
             for d in disclosures.list_disclosures(

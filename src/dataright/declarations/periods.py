@@ -57,6 +57,17 @@ class Period:
     def __str__(self) -> str:
         return self.iso()
 
+    def __add__(self, other: Period) -> Period:
+        """Field by field: P30D + P1M is P1M30D, counted as one period (a month, then 30 days)."""
+        return Period(
+            years=self.years + other.years,
+            months=self.months + other.months,
+            weeks=self.weeks + other.weeks,
+            days=self.days + other.days,
+            hours=self.hours + other.hours,
+            minutes=self.minutes + other.minutes,
+        )
+
     @property
     def is_zero(self) -> bool:
         return self == Period()

@@ -160,19 +160,6 @@ def first_receipt(receipts: Iterable[datetime]) -> datetime:
 # -- deadlines ---------------------------------------------------------------------------------
 
 
-def _sum(a: Period, b: Period | None) -> Period:
-    if b is None:
-        return a
-    return Period(
-        years=a.years + b.years,
-        months=a.months + b.months,
-        weeks=a.weeks + b.weeks,
-        days=a.days + b.days,
-        hours=a.hours + b.hours,
-        minutes=a.minutes + b.minutes,
-    )
-
-
 def _offered(declaration: Declaration, controller: Controller, right: Right | str | None) -> Right | None:
     if right is None:
         return None
@@ -222,14 +209,14 @@ def deadline_for(
         else statutory
     )
     statutory_extension_limit = (
-        count_period(received, _sum(rule.deadline, rule.extension), rule.counting, country)
+        count_period(received, rule.deadline + rule.extension, rule.counting, country)
         if rule.extension is not None
         else None
     )
     # the notice's reading (notice/view.py): an own deadline and no declared extension offers none
     offered = not (own.response_time is not None and own.extension is None and rule.extension is not None)
     promised_extension_limit = (
-        _sum(own.response_time, own.extension).after(received)
+        (own.response_time + own.extension).after(received)
         if own.response_time is not None and own.extension is not None
         else None
     )

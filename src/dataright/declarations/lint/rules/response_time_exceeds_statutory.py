@@ -27,17 +27,6 @@ def own_and_statutory(
             yield controller.id, "response_time", rights.response_time, pack.response.deadline, reference
 
 
-def _sum(a: Period, b: Period) -> Period:
-    return Period(
-        years=a.years + b.years,
-        months=a.months + b.months,
-        weeks=a.weeks + b.weeks,
-        days=a.days + b.days,
-        hours=a.hours + b.hours,
-        minutes=a.minutes + b.minutes,
-    )
-
-
 class ResponseTimeExceedsStatutory(Rule):
     id = "response-time-exceeds-statutory"
     severity = Severity.error
@@ -72,7 +61,7 @@ class ResponseTimeExceedsStatutory(Rule):
             # The controller's extension runs on from the day its own deadline ends; the law's months add up to
             # one period from receipt (one month and two more: three months, Regulation 1182/71 Art. 3(2)(c)).
             chain: tuple[Period, Period] = (rights.response_time or law.deadline, rights.extension)
-            limit = _sum(law.deadline, law.extension)
+            limit = law.deadline + law.extension
             result = overrun(chain, limit)
             if result.first is None:
                 continue
