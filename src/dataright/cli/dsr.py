@@ -11,10 +11,8 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -28,6 +26,7 @@ from dataright.connectors.base import DatasetMismatch, DatastoreUnavailable
 from dataright.engine.graph import GraphInvalid
 from dataright.engine.service import CorrectionRefused, Engine, Kind, Outcome, Request, normalise_identities
 from dataright.errors import DataRightError
+from dataright.requests.package_rows import plain
 from dataright.storage.engine import make_session_factory
 
 dsr_app = typer.Typer(help="Run rights requests against the declared datastores.", no_args_is_help=True)
@@ -135,16 +134,6 @@ def _report(outcome: Outcome) -> None:
     )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
 @dsr_app.command("access")
 def access_command(
     controller: ControllerOption,
@@ -170,7 +159,7 @@ def access_command(
                     continue
                 for row in section.rows:
                     record = {"datastore": section.datastore, "table": section.table, "row": row}
-                    sink.write(json.dumps(record, default=_plain, ensure_ascii=False) + "\n")
+                    sink.write(json.dumps(record, default=plain, ensure_ascii=False) + "\n")
         finally:
             if sink is not sys.stdout:
                 sink.close()
