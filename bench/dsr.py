@@ -1,14 +1,16 @@
 """Rights requests on a large database: the engine beside one hand-written query, in the same run.
 
     python bench/dsr.py [--server postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                        [--customers 1000000] [--runs 30]
+                        [--customers 1000000] [--runs 100]
 
 1. Creates a database ``dataright_bench_<random>`` on the server (dropped at the end) and fills it at run time
    with ``generate_series``: N customers and their orders, order items, payments, invoices, support messages and
    web events (7 tables, about 10 rows per customer); one customer gets 100,000 web events besides.
 2. Access: the engine's access request for ``--runs`` random customers (keeping its connectors open, as a
    worker does), median and p95, beside the same person's rows fetched by one hand-written statement (joins
-   from the e-mail address to every table, UNION ALL), median and p95; the ratio of the medians.
+   from the e-mail address to every table, UNION ALL), median and p95; the ratio of the medians. The two
+   read each person one after the other, in turns: the engine first for every other person, the join first
+   for the rest, after an untimed read of the person has brought their pages into PostgreSQL's buffers.
 3. Erasure: the engine's erasure request (checkpointed, audited) for ``--runs`` other customers, median and p95.
 4. Peak memory: a fresh process runs one access request and streams the rows to /dev/null, once for a customer
    with 10 rows and once for the one with 100,000; the peak RSS (ru_maxrss) of each and their difference.
@@ -195,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--rss-child", nargs=2, metavar=("URL", "EMAIL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rss_child:
@@ -242,14 +244,25 @@ def run(url: str, n: int, runs: int) -> None:
         with db.connect() as conn:
             for cid in readers[:3]:
                 conn.execute(text(ONE_QUERY), {"e": f"c{cid}@example.com"}).all()
-            for cid in readers:
+            for i, cid in enumerate(readers):
                 email = f"c{cid}@example.com"
-                t0 = time.perf_counter()
-                got = sum(len(s.rows) for s in engine.access(Request("access", "nexalearn", {"email": email})))
-                engine_times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                want = len(conn.execute(text(ONE_QUERY), {"e": email}).all())
-                join_times.append(time.perf_counter() - t0)
+                # the person's pages into PostgreSQL's buffers first (untimed): both sides then read them from
+                # memory, and the comparison is of the work each does, not of which came first; from disk, the
+                # same I/O would be added to both and bring the ratio nearer 1
+                conn.execute(text(ONE_QUERY), {"e": email}).all()
+                reads = [("engine", engine_times), ("join", join_times)]
+                if i % 2:  # and in turns, so neither always runs right after the other
+                    reads.reverse()
+                counted: dict[str, int] = {}
+                for side, times in reads:
+                    t0 = time.perf_counter()
+                    if side == "engine":
+                        req = Request("access", "nexalearn", {"email": email})
+                        counted[side] = sum(len(s.rows) for s in engine.access(req))
+                    else:
+                        counted[side] = len(conn.execute(text(ONE_QUERY), {"e": email}).all())
+                    times.append(time.perf_counter() - t0)
+                got, want = counted["engine"], counted["join"]
                 assert got == want, f"customer {cid}: engine {got} rows, hand-written join {want}"
         erase_times = []
         for cid in erased:
@@ -260,7 +273,7 @@ def run(url: str, n: int, runs: int) -> None:
     a, j = statistics.median(engine_times), statistics.median(join_times)
     print(f"access  (engine, {runs} people, ~10 rows each): median {ms(a)}  p95 {ms(p95(engine_times))}")
     print(f"access  (one hand-written join, same people):  median {ms(j)}  p95 {ms(p95(join_times))}")
-    print(f"access ratio engine / join (medians): {a / j:.2f}x  (target <= 1.5x)")
+    print(f"access ratio engine / join (medians, rows in memory, in turns): {a / j:.2f}x  (target <= 1.5x)")
     print(
         f"erasure (engine, {runs} people, checkpointed + audited): median {ms(statistics.median(erase_times))}  "
         f"p95 {ms(p95(erase_times))}"
