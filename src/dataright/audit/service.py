@@ -43,6 +43,7 @@ from sqlalchemy import BigInteger, Engine, Table, bindparam, cast, func, insert,
 from sqlalchemy.orm import Session
 
 from dataright.audit.models import GENESIS_HASH, AuditEntry
+from dataright.storage.autocommit import AutocommitConnections
 from dataright.storage.statements import OneStatement, attach
 from dataright.storage.types import utcnow
 
@@ -56,7 +57,8 @@ HEAD_CONTEXT = "dataright/audit-head/v1"
 
 
 def _check_details(value: Any, path: str = "details") -> None:
-    if value is None or isinstance(value, bool | int):
+    kind = type(value)
+    if value is None or kind is int or kind is bool:  # the usual leaves first: ABC checks below are slower
         return
     if isinstance(value, float):
         raise ValueError(f"{path}: floats are not allowed in audit details (use an integer or a string)")
@@ -79,6 +81,9 @@ def _check_details(value: Any, path: str = "details") -> None:
 
 def _plain(value: Any) -> Any:
     """Tuples to lists, so what is hashed is what JSON reads back."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the usual leaves, without ABC checks
+        return value
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
@@ -172,14 +177,16 @@ def append_alone(
     entity_id: str | uuid.UUID | int,
     controller_id: str | None = None,
     details: Mapping[str, Any] | None = None,
+    connections: AutocommitConnections | None = None,
 ) -> None:
     """Append an entry in a short transaction of its own, for what was done outside dataright's database (a
-    datastore read, a sweep's batch): one INSERT and its commit, no session to set up around them."""
+    datastore read, a sweep's batch): one INSERT and its commit, no session to set up around them.
+    ``connections``: kept by a caller that appends often (a worker's engine), instead of the pool's."""
     values = _entry_values(actor, action, entity_type, entity_id, controller_id, details)
     statement = _ALONE.get(bind.dialect.name)
     if statement is None:
         statement = _ALONE[bind.dialect.name] = OneStatement(_INSERT, bind.dialect, column_keys=list(values))
-    statement.write(bind, values)
+    statement.write(bind, values, connections=connections)
 
 
 _ALONE: dict[str, OneStatement] = {}

@@ -50,6 +50,7 @@ from dataright.engine.graph import TraversalGraph, build_graph
 from dataright.engine.holds import cutoff
 from dataright.engine.models import EngineRun, EngineStep
 from dataright.errors import NotFound, ValidationFailed
+from dataright.storage.autocommit import AutocommitConnections
 from dataright.storage.engine import session_scope
 from dataright.storage.types import utcnow
 
@@ -153,6 +154,8 @@ class Engine:
         self._cache: dict[str, Connector] = {}
         self._checked: set[tuple[str, str]] = set()
         self._graphs: dict[tuple[str, frozenset[str]], TraversalGraph] = {}
+        self._audit_connections: AutocommitConnections | None = None
+        """A worker's (``keep_open``) connections to dataright's database for the entries of its reads."""
 
     # -- planning ---------------------------------------------------------------------------
     def graph(self, request: Request) -> TraversalGraph:
@@ -209,6 +212,9 @@ class Engine:
 
     def close(self) -> None:
         self._release(dict(self._cache), failed=True)
+        if self._audit_connections is not None:
+            self._audit_connections.close()
+            self._audit_connections = None
 
     def _cross(self, graph: TraversalGraph, connectors: Mapping[str, Connector], ids: Mapping[str, str]) -> CrossValues:
         """Values of every reference that crosses datastores, parents first."""
@@ -319,7 +325,9 @@ class Engine:
         }
         bind = self.session_factory.kw.get("bind")
         if isinstance(bind, SAEngine):  # a transaction of its own: the cheapest way to a committed entry
-            audit.append_alone(bind, **entry)
+            if self.keep_open and self._audit_connections is None:
+                self._audit_connections = AutocommitConnections(bind)
+            audit.append_alone(bind, **entry, connections=self._audit_connections)
             return
         with session_scope(self.session_factory) as session:  # sessions that join a caller's transaction
             audit.append_entry(session, **entry)

@@ -24,6 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from dataright.storage.autocommit import AutocommitConnections
+
 __all__ = ["OneStatement", "attach", "dialect_of", "upsert_insert"]
 
 
@@ -79,8 +81,26 @@ class OneStatement:
             return tuple(merged[name] for name in self.compiled.positiontup)
         return merged
 
-    def write(self, engine: Engine, values: Mapping[str, Any]) -> None:
-        """Run the statement with ``values`` in a transaction of its own on a pooled connection, and commit."""
+    def write(
+        self, engine: Engine, values: Mapping[str, Any], *, connections: AutocommitConnections | None = None
+    ) -> None:
+        """Run the statement with ``values`` in a transaction of its own on a pooled connection, and commit;
+        or alone in autocommit on one of ``connections`` (kept by the caller for a statement it runs often)."""
+        if connections is not None:
+            params = self.params(values)
+
+            def run(conn: Any) -> None:
+                cursor = conn.cursor()
+                try:
+                    cursor.execute(self.sql, params)
+                finally:
+                    cursor.close()
+
+            try:
+                connections.run(run)
+            except self.dialect.loaded_dbapi.Error as exc:
+                raise DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error) from None
+            return
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()

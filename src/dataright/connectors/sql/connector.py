@@ -3,11 +3,11 @@
 Every table's rows are found by one statement whose WHERE clause is the whole path from the identity
 (``child.fk IN (SELECT parent.pk FROM parent WHERE parent.email = :e)``, nested once per hop), so the
 database joins the path itself and nothing travels through Python but the rows read. An access request
-reads every table in one statement (``rowjson``: a UNION ALL of JSON-packed rows), compiled once per shape
-of request, read whole when the person has up to one chunk of rows and streamed through a server-side cursor
-when they have more; erasure of a table is one transaction: the person's keys are put into a
-temporary table first, so later statements of the step still find the rows after an earlier one has
-changed the identity fields.
+reads every table in one statement (a UNION ALL of one branch per table, their columns in typed slots,
+``rowslots``, or packed as JSON, ``rowjson``), compiled once per shape of request, read whole when the
+person has up to one chunk of rows and streamed through a server-side cursor when they have more; erasure
+of a table is one transaction: the person's keys are put into a temporary table first, so later
+statements of the step still find the rows after an earlier one has changed the identity fields.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -60,11 +61,12 @@ from dataright.connectors.base import (
     StepResult,
     TableNode,
 )
-from dataright.connectors.sql import rowjson
+from dataright.connectors.sql import rowjson, rowslots
 from dataright.connectors.sql.checks import erase_problems
 from dataright.connectors.sql.url import resolve_url
 from dataright.declarations.datasets import Dataset, Strategy
 from dataright.declarations.datasets import Table as DeclaredTable
+from dataright.storage.autocommit import AutocommitConnections
 from dataright.storage.statements import OneStatement
 
 PSEUDONYM_BATCH = 1_000
@@ -82,19 +84,26 @@ class AccessPlan:
         self,
         full: OneStatement,
         capped: OneStatement,
-        decoders: list[dict[str, rowjson.Decoder]],
         kinds: dict[str, str],
+        readers: Callable[[Sequence[Sequence[Any]]], list[rowslots.RowReader]],
     ) -> None:
         self.full = full
         self.capped = capped
-        self.decoders = decoders
         self._kinds = kinds
         """bind parameter name -> the identity kind whose value it takes"""
+        self._make_readers = readers
+        self.readers: list[rowslots.RowReader] | None = None
+        """By table: how a row of the statement becomes ``{column: value}``; set from the first read's cursor
+        description (a driver's type codes may decide how a value is read)."""
 
     def params(self, identities: Identities, *, capped: bool) -> Any:
         """The driver's parameters for the person (both statements hold the same binds)."""
         values = {name: identities[kind] for name, kind in self._kinds.items() if kind in identities}
         return (self.capped if capped else self.full).params(values)
+
+    def learn(self, description: Sequence[Sequence[Any]]) -> None:
+        if self.readers is None:
+            self.readers = self._make_readers(description)
 
 
 def _unique(table: Table, column: str) -> bool:
@@ -137,6 +146,7 @@ class SqlConnector:
         self._referenced_by: dict[str, list[tuple[str, dict[str, Any]]]] | None = None
         self._dry: Connection | None = None
         self._plans: dict[Any, AccessPlan] = {}
+        self._readers = AutocommitConnections(self.engine)
 
     # -- the live schema ---------------------------------------------------------------------
     def table(self, name: str) -> Table:
@@ -297,39 +307,39 @@ class SqlConnector:
             raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
 
     def _read_capped(self, plan: AccessPlan, identities: Identities) -> list[Any]:
-        """The capped statement on a pooled connection in autocommit: one statement is one consistent snapshot,
-        so there is no transaction to open and roll back around it. It runs on the driver's cursor: this is
-        the hot path of every access request, and SQLAlchemy's Connection around it cost as much as the query.
-        """
-        dialect = self.engine.dialect
-        raw = self.engine.raw_connection()
-        dbapi = raw.dbapi_connection
-        assert dbapi is not None  # a connection just checked out of the pool
-        try:
-            dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
+        """The capped statement on a driver connection in autocommit (``AutocommitConnections``): one statement
+        is one consistent snapshot, so there is no transaction to open and roll back around it. It runs on the
+        driver's cursor: this is the hot path of every access request, and SQLAlchemy's Connection around it
+        cost as much as the query."""
+        params = plan.params(identities, capped=True)
+
+        def read(conn: Any) -> list[Any]:
+            cursor = conn.cursor()
             try:
-                cursor = raw.cursor()
-                try:
-                    cursor.execute(plan.capped.sql, plan.params(identities, capped=True))
-                    return list(cursor.fetchall())
-                finally:
-                    cursor.close()
+                cursor.execute(plan.capped.sql, params)
+                if plan.readers is None:  # psycopg builds its description anew on each call
+                    plan.learn(cursor.description)
+                return list(cursor.fetchall())
             finally:
-                dialect.reset_isolation_level(dbapi)
-        except dialect.loaded_dbapi.Error as exc:
-            raw.invalidate()  # whatever went wrong (a dropped connection), the pool gets a fresh one next time
+                cursor.close()
+
+        try:
+            return self._readers.run(read)
+        except self.engine.dialect.loaded_dbapi.Error as exc:
             raise DatastoreUnavailable(self.dataset.id, _reason(exc)) from None
-        finally:
-            raw.close()
 
     def _sections(
         self, nodes: Sequence[TableNode], plan: AccessPlan, rows: Iterable[Any], chunk_rows: int
     ) -> Iterator[Section]:
+        readers = plan.readers
+        assert readers is not None  # the capped read, always the first, has set them
         buffers: dict[int, list[dict[str, Any]]] = {}
-        for n, packed in rows:
-            index = int(n)
-            buffer = buffers.setdefault(index, [])
-            buffer.append(rowjson.decode(packed, plan.decoders[index]))
+        for row in rows:
+            index = int(row[0])
+            buffer = buffers.get(index)
+            if buffer is None:
+                buffer = buffers[index] = []
+            buffer.append(readers[index](row))
             if len(buffer) >= chunk_rows:
                 yield Section(self.dataset.id, nodes[index].table.name, buffer)
                 buffers[index] = []
@@ -342,37 +352,40 @@ class SqlConnector:
     ) -> AccessPlan | None:
         """The access statement for these tables and identity kinds, compiled once and kept (a worker runs the
         same shape of request again and again); a statement that carries values read from another datastore
-        (``cross``) is built for its request alone."""
+        (``cross``) is built for its request alone. Rows travel in typed slots (``rowslots``) where the
+        database allows, as JSON objects (``rowjson``) where it does not."""
         crossing = any(e.parent.dataset != self.dataset.id for n in nodes for e in n.edges_in)
         key = (tuple((n.table.name, n.identity_fields) for n in nodes), tuple(sorted(identities)), chunk_rows)
         if not crossing and key in self._plans:
             return self._plans[key]
+        if not nodes:
+            return None
         by_table = {n.table.name: n for n in nodes}
         dialect = self.engine.dialect
+        columns = [self._columns(node) for node in nodes]
+        layout = rowslots.Layout(dialect, columns) if dialect.name in rowslots.DIALECTS else None
+        if layout is not None and layout.width > rowslots.MAX_SLOTS:
+            layout = None
         branches = []
-        decoders: list[dict[str, rowjson.Decoder]] = []
         for i, node in enumerate(nodes):
-            cols = self._columns(node)
-            decoders.append(rowjson.decoders(cols))
             found, where = self._found(node, by_table, identities, cross)
-            branches.append(
-                select(literal_column(str(i)).label("n"), rowjson.json_object(dialect.name, cols).label("j"))
-                .select_from(found)
-                .where(where)
+            packed = (
+                layout.branch_columns(i)
+                if layout is not None
+                else [rowjson.json_object(dialect.name, columns[i]).label("j")]
             )
-        if not branches:
-            return None
+            branches.append(select(literal_column(str(i)).label("n"), *packed).select_from(found).where(where))
         statement = branches[0] if len(branches) == 1 else union_all(*branches)
-        capped: Any = select(literal_column("n"), literal_column("j")).select_from(statement.subquery("person"))
+        person = statement.subquery("person")
+        capped: Any = select(*person.c).limit(chunk_rows + 1)
         kinds = {
             _bind_name(n.table.name, name): kind
             for n in nodes
             for name in n.identity_fields
             if (kind := n.table.field_by_name[name].identity) is not None
         }
-        plan = AccessPlan(
-            OneStatement(statement, dialect), OneStatement(capped.limit(chunk_rows + 1), dialect), decoders, kinds
-        )
+        readers = layout.readers if layout is not None else partial(rowjson.readers, columns)
+        plan = AccessPlan(OneStatement(statement, dialect), OneStatement(capped, dialect), kinds, readers)
         if not crossing:
             self._plans[key] = plan
         return plan
@@ -647,4 +660,5 @@ class SqlConnector:
             self._dry.rollback()
             self._dry.close()
             self._dry = None
+        self._readers.close()
         self.engine.dispose()

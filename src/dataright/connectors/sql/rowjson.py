@@ -10,9 +10,10 @@ value is turned into the column's Python type (dates, timestamps, decimals, bool
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Text, cast, func, literal_column
@@ -28,7 +29,7 @@ def json_object(dialect: str, columns: list[Column[Any]]) -> ColumnElement[Any]:
         args: list[Any] = []
         for column in columns[start : start + MAX_PAIRS]:
             # names are declared identifiers ([A-Za-z_][A-Za-z0-9_$]*): inlined, so no parameter needs a type
-            args.extend((literal_column(f"'{column.name}'"), column))
+            args.extend((literal_column(f"'{column.name}'"), _as_json_value(dialect, column)))
         if dialect == "postgresql":  # json, not jsonb: built as text, no binary form to make and print again
             parts.append(func.json_build_object(*args) if len(columns) <= MAX_PAIRS else func.jsonb_build_object(*args))
         elif dialect in ("mysql", "mariadb"):
@@ -46,15 +47,34 @@ def json_object(dialect: str, columns: list[Column[Any]]) -> ColumnElement[Any]:
     return cast(merged, Text) if dialect == "postgresql" else merged
 
 
+def _as_json_value(dialect: str, column: Column[Any]) -> ColumnElement[Any]:
+    """The column as JSON can carry it: bytes as a backslash, ``x`` and their hex digits, as PostgreSQL writes
+    ``bytea`` in JSON itself (MariaDB would write the raw bytes, which are not text; SQLite refuses them)."""
+    kind = _python_type(column)
+    if dialect in ("mysql", "mariadb") and kind is str:
+        # a MariaDB JSON column is text to SQLAlchemy (and to a plain SELECT) but nested as a document by
+        # JSON_OBJECT: CONCAT makes any text column plain text
+        return func.concat(column)
+    if kind is not bytes or dialect == "postgresql":
+        return column
+    if dialect in ("mysql", "mariadb"):
+        return func.concat(literal_column("'\\\\x'"), func.hex(column))
+    return literal_column("'\\x'").op("||")(func.hex(column))
+
+
+def _python_type(column: Column[Any]) -> type[Any] | None:
+    try:
+        kind: type[Any] = column.type.python_type
+    except NotImplementedError:
+        return None
+    return kind
+
+
 def decoders(columns: list[Column[Any]]) -> dict[str, Decoder]:
     """Column name -> how its JSON value becomes the column's Python value."""
     out: dict[str, Decoder] = {}
     for column in columns:
-        try:
-            kind: type[Any] | None = column.type.python_type
-        except NotImplementedError:
-            kind = None
-        out[column.name] = _decoder(kind)
+        out[column.name] = _decoder(_python_type(column))
     return out
 
 
@@ -84,3 +104,13 @@ _JSON = json.JSONDecoder(parse_float=Decimal)  # made once: json.loads(..., pars
 def decode(text: str | bytes | dict[str, Any], columns: dict[str, Decoder]) -> dict[str, Any]:
     raw = text if isinstance(text, dict) else _JSON.decode(text.decode() if isinstance(text, bytes) else text)
     return {name: None if (value := raw.get(name)) is None else convert(value) for name, convert in columns.items()}
+
+
+def readers(tables: list[list[Column[Any]]], description: Sequence[Sequence[Any]]) -> list[Callable[[Any], Any]]:
+    """For each table, a row of the statement (``n``, the packed object) -> ``{column: value}``."""
+    del description  # JSON values carry their own types; the columns' types say how to turn them back
+    return [partial(_read, decoders(columns)) for columns in tables]
+
+
+def _read(columns: dict[str, Decoder], row: Sequence[Any]) -> dict[str, Any]:
+    return decode(row[1], columns)
