@@ -70,6 +70,9 @@ class CookieScanOut(BaseModel):
     url: str
     state: str
     """The job's state: queued, running, waiting (a retry after a failure), succeeded, failed, cancelled."""
+    last_error: str | None = None
+    """Why the last attempt failed, while the scan waits for its retry or once it failed for good (a class of
+    error and what to fix, e.g. ``ConfigurationError: Chromium not found at ...``)."""
     scanned_at: datetime | None = None
     pages: int | None = None
     violations: int | None = None
@@ -102,7 +105,13 @@ def show_cookie_scan(scan_id: uuid.UUID, controller: str, key: CookiesReader, se
     job = session.get(Job, scan_id)
     if job is None or job.kind != COOKIE_SCAN or job.args.get("controller_id") != controller:
         raise NotFound(f"no cookie scan {scan_id} of controller {controller!r}")
-    out = CookieScanOut(scan_id=scan_id, controller=controller, url=str(job.args.get("url", "")), state=job.state)
+    out = CookieScanOut(
+        scan_id=scan_id,
+        controller=controller,
+        url=str(job.args.get("url", "")),
+        state=job.state,
+        last_error=job.last_error if job.state in ("waiting", "failed") else None,
+    )
     scan: CookieScan | None
     try:
         scan = cookies.get(session, controller_id=controller, scan_id=scan_id)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dataright.config import Settings
 from dataright.connectors.base import DatastoreUnavailable
 from dataright.declarations.registry import DeclarationRegistry
-from dataright.errors import DataRightError
+from dataright.errors import ConfigurationError, DataRightError
 from dataright.jobs import registry, service
 from dataright.storage.engine import session_scope
 from dataright.storage.types import utcnow
@@ -106,10 +106,14 @@ class JobContext:
 
 
 def error_text(exc: BaseException) -> str:
-    """What is kept of an error: its class, and for a datastore which one (never a driver's message)."""
+    """What is kept of an error: its class, for a datastore which one (never a driver's message), and for a
+    misconfiguration what is missing (dataright's own words: a setting, a variable, a package to install),
+    so whoever looks at a job that keeps waiting sees what to fix."""
     if isinstance(exc, DatastoreUnavailable):
         where = f"{exc.dataset}.{exc.table}" if exc.table else exc.dataset
         return f"DatastoreUnavailable: waiting on datastore {where}"
+    if isinstance(exc, ConfigurationError):
+        return f"ConfigurationError: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc.title}"[:300]
     return type(exc).__name__
 
 

@@ -65,6 +65,26 @@ def test_a_scan_asked_for_through_the_api_runs_as_a_job_and_shows_what_it_found(
     assert other.status_code == 403  # a key of one controller reads none of another's scans
 
 
+def test_a_scan_that_cannot_start_waits_for_its_retry_and_says_what_to_fix(
+    app: FastAPI, client: TestClient, make_key: MakeKey, tmp_path: Path
+) -> None:
+    pytest.importorskip("playwright")  # part of the test dependencies: the missing piece here is the browser
+    key = make_key(scopes=["cookies:write"], controllers=[NESTIT])
+    headers = {"Authorization": f"Bearer {key}"}
+    asked = client.post(
+        "/api/v1/cookie-scans", params={"controller": NESTIT}, json={"url": "https://example.org/"}, headers=headers
+    )
+    scan_id = asked.json()["scan_id"]
+    settings = app.state.settings.model_copy(update={"chromium": tmp_path / "no-chromium"})
+    env = JobEnvironment(make_session_factory(app.state.engine), settings, app.state.registry)
+
+    assert execute(env, owner="test", job_id=uuid.UUID(scan_id)) == "waiting"
+
+    shown = client.get(f"/api/v1/cookie-scans/{scan_id}", params={"controller": NESTIT}, headers=headers).json()
+    assert shown["state"] == "waiting" and shown["report"] is None
+    assert shown["last_error"].startswith(f"ConfigurationError: Chromium not found at {tmp_path / 'no-chromium'}")
+
+
 def test_a_scan_request_with_a_bad_url_or_an_unknown_controller_is_refused(
     client: TestClient, make_key: MakeKey
 ) -> None:
