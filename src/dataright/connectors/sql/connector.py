@@ -106,6 +106,16 @@ class AccessPlan:
             self.readers = self._make_readers(description)
 
 
+def _hop_name(hop: int, tables: Mapping[str, Any]) -> str:
+    """The name of the table ``hop`` steps up a joined path: ``dr_hop<n>``, with underscores added until no
+    table of the dataset has it."""
+    taken = {table.lower() for table in tables}  # MariaDB and SQLite compare names regardless of case
+    name = f"dr_hop{hop}"
+    while name in taken:
+        name = f"_{name}"
+    return name
+
+
 def _unique(table: Table, column: str) -> bool:
     """Whether the live table holds ``column`` unique on its own (its primary key, a unique constraint or index)."""
     if [c.name for c in table.primary_key.columns] == [column]:
@@ -252,12 +262,14 @@ class SqlConnector:
         ids: Identities,
         cross: CrossValues,
         on: FromClause | None = None,
+        hop: int = 0,
     ) -> tuple[FromClause, Any]:
         """FROM and WHERE that find the person's rows of ``node`` for an access request. A table reached by one
         reference alone, to a parent key the database holds unique (so a join never repeats a row), is joined
-        up that path (``order_items JOIN orders JOIN customers WHERE customers.email = :e``), as a hand-written
-        query would be; any other table is found by its predicate (``IN`` the parents' keys, or its own
-        identity fields)."""
+        up that path (``order_items JOIN orders AS dr_hop1 JOIN customers AS dr_hop2 WHERE dr_hop2.email =
+        :e``), as a hand-written query would be; any other table is found by its predicate (``IN`` the
+        parents' keys, or its own identity fields). Each table up the path takes a name of its own, chosen
+        apart from the dataset's table names (SQLAlchemy's own, ``customers_1``, could be a table's)."""
         t = on if on is not None else self.table(node.table.name)
         found_here = any(node.table.field_by_name[name].identity in ids for name in node.identity_fields)
         if not found_here and len(node.edges_in) == 1:
@@ -266,8 +278,8 @@ class SqlConnector:
                 parent = nodes[edge.parent.table]
                 pt = self.table(parent.table.name)
                 if _unique(pt, edge.parent_field):
-                    alias = pt.alias()
-                    parent_from, parent_where = self._found(parent, nodes, ids, cross, alias)
+                    alias = pt.alias(_hop_name(hop + 1, nodes))
+                    parent_from, parent_where = self._found(parent, nodes, ids, cross, alias, hop + 1)
                     return t.join(parent_from, t.c[edge.child_field] == alias.c[edge.parent_field]), parent_where
         return t, self.predicate(node, nodes, ids, cross, named=True, on=t)
 
