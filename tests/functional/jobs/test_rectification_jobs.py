@@ -76,7 +76,6 @@ def _env(app: FastAPI) -> JobEnvironment:
     return JobEnvironment(make_session_factory(app.state.engine), app.state.settings, app.state.registry)
 
 
-@pytest.mark.parametrize("fresh_elearning_url", ["postgresql"], indirect=True)
 def test_a_rectification_with_the_corrected_values_is_applied_by_its_job(
     app: FastAPI, client: TestClient, make_key: MakeKey, fresh_elearning_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
