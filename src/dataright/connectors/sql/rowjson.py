@@ -4,7 +4,10 @@ as a JSON object by the database (``json_build_object`` / ``JSON_OBJECT`` / ``js
 Tables have different columns, so a plain ``UNION`` cannot carry them; a JSON object per row can. One
 statement means one round trip and one server-side cursor for the whole datastore instead of one per table,
 which is what a hand-written query for the same person costs. Values come back typed: each column's JSON
-value is turned into the column's Python type (dates, timestamps, decimals, booleans).
+value is turned into the column's Python type (dates, timestamps, decimals, booleans; bytes travel as hex).
+
+This is the way on MariaDB/MySQL, and wherever a statement of typed slots (``rowslots``, the way on
+PostgreSQL and SQLite) would be too wide.
 """
 
 from __future__ import annotations
