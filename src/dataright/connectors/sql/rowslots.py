@@ -8,10 +8,11 @@ all the tables together. The database sends each value in its own type, nothing 
 server and parsed again in Python (``rowjson``, the way used where slots do not fit), and each value goes
 through the column type's result processor exactly as in a plain ``SELECT`` of the table.
 
-On PostgreSQL ``varchar`` and ``text`` columns share ``text`` slots (the cast costs nothing) and the unused
-slots hold ``NULL`` cast to the slot's type, because a ``UNION`` resolves an untyped ``NULL`` as ``text``.
-SQLite needs no types. MariaDB/MySQL take ``rowjson``: a ``UNION`` of string columns there fails when two
-tables' collations differ, which JSON objects never meet.
+On PostgreSQL ``varchar`` and ``text`` columns share ``text`` slots (the cast costs nothing; a column's own
+collation, which orders values but never changes one, is left behind) and the unused slots hold ``NULL``
+cast to the slot's type, because a ``UNION`` resolves an untyped ``NULL`` as ``text``. SQLite needs no types.
+MariaDB/MySQL take ``rowjson``: a ``UNION`` of string columns there fails when two tables' collations
+differ, which JSON objects never meet.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class Layout:
         type_ = column.type
         if self.dialect.name == "sqlite":  # values keep their own storage class whatever the slot: one kind
             return "ANY", None
-        if type(type_) in _SHARE_AS_TEXT and not _collated(type_):
+        if type(type_) in _SHARE_AS_TEXT:
             return "TEXT", TEXT()
         try:
             return type_.compile(dialect=self.dialect), type_
@@ -80,8 +81,8 @@ class Layout:
             column = mine.get(slot)
             if column is None:
                 value: ColumnElement[Any] = cast(null(), slot_type) if typed else null()
-            elif typed and isinstance(slot_type, TEXT) and not isinstance(column.type, TEXT):
-                value = cast(column, TEXT())
+            elif typed and isinstance(slot_type, TEXT) and not _plain_text(column.type):
+                value = cast(column, TEXT())  # varchar, or a collation of its own: plain text, as the slot is
             else:
                 value = column
             out.append(value.label(f"s{slot}"))
@@ -100,8 +101,8 @@ class Layout:
         return out
 
 
-def _collated(type_: TypeEngine[Any]) -> bool:
-    return getattr(type_, "collation", None) is not None
+def _plain_text(type_: TypeEngine[Any]) -> bool:
+    return type(type_) is TEXT and getattr(type_, "collation", None) is None
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
