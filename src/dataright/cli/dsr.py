@@ -20,7 +20,7 @@ from rich.table import Table
 
 from dataright.cli.common import console, err_console, fail
 from dataright.cli.database import open_engine, settings_or_exit
-from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for
+from dataright.cli.options import ControllerOption, DeclarationsOption, corrected_values, declaration_for
 from dataright.config import environment
 from dataright.connectors.base import DatasetMismatch, DatastoreUnavailable
 from dataright.engine.graph import GraphInvalid
@@ -194,12 +194,7 @@ def rectify_command(
     declarations: DeclarationsOption = None,
 ) -> None:
     """Correct fields of the person's rows (each value checked against the column and its category)."""
-    parsed: dict[str, str] = {}
-    for item in changes:
-        name, sep, value = item.partition("=")
-        if not sep or "." not in name:
-            fail(f"error: --set {item!r}: expected table.field=value")
-        parsed[name.strip()] = value
+    parsed = corrected_values(changes)
     request = Request("rectify", controller, _identities(email, phone, identity), dry_run=dry_run, changes=parsed)
     with _engine(controller, declarations) as engine, _failures():
         _report(_run("rectify", engine, request))

@@ -24,6 +24,18 @@ DeclarationsOption = Annotated[
 ControllerOption = Annotated[str, typer.Option("--controller", "-c", help="The controller id.")]
 
 
+def corrected_values(items: list[str]) -> dict[str, str]:
+    """``--set table.field=value`` items (repeatable) as ``{table.field: value}``. A malformed item exits
+    naming its field only: the value is the person's data."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or "." not in name:
+            fail(f"error: --set {name.strip()!r}: expected table.field=value")
+        values[name.strip()] = value
+    return values
+
+
 def registry_for(paths: list[Path] | None, code: int = 1) -> DeclarationRegistry:
     """The declarations named by ``--declarations`` (or the settings), each loaded or reported and exit
     ``code`` (1 unless the command keeps 1 for its own findings)."""

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session
 from dataright.breach import service as breach
 from dataright.cli.common import console, fail
 from dataright.cli.database import in_session, settings_or_exit
-from dataright.cli.options import ControllerOption, DeclarationsOption, declaration_for, registry_for
+from dataright.cli.options import (
+    ControllerOption,
+    DeclarationsOption,
+    corrected_values,
+    declaration_for,
+    registry_for,
+)
 from dataright.declarations.schema import Declaration, Right
 from dataright.errors import DataRightError
 from dataright.requests import disclosures, service
@@ -161,12 +167,7 @@ def correct_command(
     A rectification already in progress has the engine's job queued in the same transaction."""
     from dataright.jobs.fulfilment import start_work
 
-    values: dict[str, str] = {}
-    for item in changes:
-        name, sep, value = item.partition("=")
-        if not sep or "." not in name:
-            fail(f"error: --set {name.strip()!r}: expected table.field=value")
-        values[name.strip()] = value
+    values = corrected_values(changes)
 
     def correct(session: Session, request: RightsRequest, declaration: Declaration) -> None:
         service.set_corrections(session, request=request, values=values, actor=ACTOR)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Dialect, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -86,35 +86,33 @@ class OneStatement:
     ) -> None:
         """Run the statement with ``values`` in a transaction of its own on a pooled connection, and commit;
         or alone in autocommit on one of ``connections`` (kept by the caller for a statement it runs often)."""
+        params = self.params(values)
         if connections is not None:
-            params = self.params(values)
-
-            def run(conn: Any) -> None:
-                cursor = conn.cursor()
-                try:
-                    cursor.execute(self.sql, params)
-                finally:
-                    cursor.close()
-
             try:
-                connections.run(run)
+                connections.run(lambda conn: self._execute(conn, params))
             except self.dialect.loaded_dbapi.Error as exc:
-                raise DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error) from None
+                raise self._error(exc) from None
             return
         raw = engine.raw_connection()
         try:
-            cursor = raw.cursor()
-            try:
-                cursor.execute(self.sql, self.params(values))
-            finally:
-                cursor.close()
+            self._execute(raw, params)
             raw.commit()
         except self.dialect.loaded_dbapi.Error as exc:
             raw.invalidate()  # whatever broke (the connection, the statement), the pool gets a fresh one
-            # the error SQLAlchemy would have raised, so callers handle it alike; no parameters in its message
-            raise DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error) from None
+            raise self._error(exc) from None
         except BaseException:
             raw.invalidate()
             raise
         finally:
             raw.close()
+
+    def _execute(self, conn: Any, params: Any) -> None:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(self.sql, params)
+        finally:
+            cursor.close()
+
+    def _error(self, exc: Exception) -> StatementError:
+        """The error SQLAlchemy would have raised, so callers handle it alike; no parameters in its message."""
+        return DBAPIError.instance(self.sql, None, exc, self.dialect.loaded_dbapi.Error)

@@ -27,15 +27,13 @@ from dataright.jobs.fulfilment import start_work
 from dataright.jobs.models import Job
 from dataright.jobs.runtime import JobEnvironment
 from dataright.jobs.tasks import cookie_scan_args
-from dataright.requests import intake
 from dataright.requests import service as requests
-from dataright.requests.intake import Filing
-from dataright.requests.lifecycle import Channel, FiledBy
 from dataright.requests.models import RightsRequest
 from dataright.storage.engine import session_scope
 from fixtures.cookie_site import Variant, serve
 from fixtures.demo import require_browser
 from fixtures.elearning import PEOPLE
+from fixtures.rights_requests import file_by_staff
 
 from .conftest import Harness, eventually
 
@@ -56,23 +54,15 @@ def _start(
     """File, verify and start a request of Gunnhild's in one committed transaction, as the API's start does."""
     declaration = registry.controller(NEXALEARN).declaration
     with session_scope(factory) as session:
-        filed = intake.file_request(
+        filed = file_by_staff(
             session,
-            declaration=declaration,
-            filing=Filing(
-                controller_id=NEXALEARN,
-                type=kind,
-                identifier_kind="email",
-                identifier=PEOPLE.gunnhild_email,
-                channel=Channel.phone,
-                filed_by=FiledBy.staff,
-                actor="test",
-                corrections=corrections,
-            ),
-            base_url="http://testserver",
-            sms_sender=None,
+            declaration,
+            controller_id=NEXALEARN,
+            kind=kind,
+            email=PEOPLE.gunnhild_email,
+            verified_reason="known caller",
+            corrections=corrections,
         )
-        requests.staff_verify(session, declaration=declaration, request=filed, reason="known caller", actor="test")
         requests.start(session, declaration=declaration, request=filed, actor="test")
         return filed.id, start_work(session, filed, actor="test")
 

@@ -18,13 +18,11 @@ from dataright.declarations.registry import DeclarationRegistry
 from dataright.jobs import service as jobs
 from dataright.jobs.fulfilment import start_work
 from dataright.jobs.models import Job
-from dataright.requests import intake
 from dataright.requests import service as requests
-from dataright.requests.intake import Filing
-from dataright.requests.lifecycle import Channel, FiledBy
 from dataright.requests.models import RightsRequest
 from dataright.storage.engine import make_session_factory, session_scope
 from fixtures.elearning import PEOPLE
+from fixtures.rights_requests import file_by_staff
 from fixtures.web import MakeKey
 
 NEXALEARN = "nexalearn"
@@ -103,22 +101,14 @@ def test_an_access_request_queues_no_engine_job(app: FastAPI, client: TestClient
 def _verified_erasure(factory: sessionmaker[Session], registry: DeclarationRegistry) -> uuid.UUID:
     declaration = registry.controller(NEXALEARN).declaration
     with session_scope(factory) as session:
-        filed = intake.file_request(
+        filed = file_by_staff(
             session,
-            declaration=declaration,
-            filing=Filing(
-                controller_id=NEXALEARN,
-                type="erasure",
-                identifier_kind="email",
-                identifier=PEOPLE.astrid_email,
-                channel=Channel.phone,
-                filed_by=FiledBy.staff,
-                actor="test",
-            ),
-            base_url="http://testserver",
-            sms_sender=None,
+            declaration,
+            controller_id=NEXALEARN,
+            kind="erasure",
+            email=PEOPLE.astrid_email,
+            verified_reason="known caller",
         )
-        requests.staff_verify(session, declaration=declaration, request=filed, reason="known caller", actor="test")
         return filed.id
 
 

@@ -17,14 +17,13 @@ from dataright.cli.main import app
 from dataright.config import Settings, use_settings
 from dataright.declarations.registry import DeclarationRegistry
 from dataright.mail.models import OutboxMessage
-from dataright.requests import intake, service
-from dataright.requests.intake import Filing
-from dataright.requests.lifecycle import Channel, FiledBy
+from dataright.requests import service
 from dataright.requests.models import RightsRequest
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import upgrade
 from dataright.storage.types import utcnow
 from fixtures.db import TEST_SECRET
+from fixtures.rights_requests import file_by_staff
 
 runner = CliRunner()
 
@@ -51,27 +50,17 @@ def _file(
 ) -> str:
     declaration = registry.controller(NEXALEARN).declaration
     with session_scope(make_session_factory(engine)) as session:
-        request = intake.file_request(
+        request = file_by_staff(
             session,
-            declaration=declaration,
-            filing=Filing(
-                controller_id=NEXALEARN,
-                type=kind,
-                identifier_kind="email",
-                identifier=email(),
-                channel=Channel.phone,
-                filed_by=FiledBy.staff,
-                actor="test",
-                details=details,
-            ),
-            base_url="https://testserver",
-            sms_sender=None,
+            declaration,
+            controller_id=NEXALEARN,
+            kind=kind,
+            email=email(),
+            verified_reason="Called back on the number on file" if verified else None,
+            details=details,
             now=utcnow() - timedelta(days=days_ago),
+            base_url="https://testserver",
         )
-        if verified:
-            service.staff_verify(
-                session, declaration=declaration, request=request, reason="Called back on the number on file", actor="t"
-            )
         return request.reference
 
 

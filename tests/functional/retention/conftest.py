@@ -13,14 +13,11 @@ from sqlalchemy import Engine, create_engine, select, text
 from dataright.audit.models import AuditEntry
 from dataright.config import Settings, derive_keys, use_settings
 from dataright.declarations.schema import Declaration
-from dataright.requests import intake
-from dataright.requests.intake import Filing
-from dataright.requests.lifecycle import Channel, FiledBy
 from dataright.retention.service import Retention
 from dataright.storage.engine import make_engine, make_session_factory, session_scope
 from dataright.storage.migrate import upgrade
-from dataright.storage.types import utcnow
 from fixtures.db import TEST_SECRET
+from fixtures.rights_requests import file_by_staff
 
 RetentionFactory = Callable[..., Retention]
 
@@ -54,22 +51,7 @@ def retention(dataright_db: Engine) -> RetentionFactory:
 def file_access_request(db: Engine, declaration: Declaration, controller_id: str, email: str) -> str:
     """An open (received) access request of the person with this e-mail address, through the intake."""
     with session_scope(make_session_factory(db)) as session:
-        request = intake.file_request(
-            session,
-            declaration=declaration,
-            filing=Filing(
-                controller_id=controller_id,
-                type="access",
-                identifier_kind="email",
-                identifier=email,
-                channel=Channel.phone,
-                filed_by=FiledBy.staff,
-                actor="test",
-            ),
-            base_url="http://testserver",
-            sms_sender=None,
-            now=utcnow(),
-        )
+        request = file_by_staff(session, declaration, controller_id=controller_id, kind="access", email=email)
         return request.reference
 
 
