@@ -76,7 +76,8 @@ def test_clocks_near_or_past_due_are_warned_and_mailed_to_the_privacy_contact_on
             OutboxMessage.template == "breach_reminder", OutboxMessage.controller_id == "nexalearn"
         )
     ).all()
-    assert len([r for r in rows if r.dedupe_key.endswith(now.date().isoformat())]) == 1
+    today = now.astimezone(nexalearn.controller_by_id["nexalearn"].zone).date()  # the controller's day, not UTC's
+    assert len([r for r in rows if r.dedupe_key.endswith(today.isoformat())]) == 1
 
 
 def test_the_breach_reminder_reads_in_norwegian() -> None:
